@@ -1,0 +1,120 @@
+"""`migkg build`: parse → validate → reason → write a fresh store and swap it in only if all passed."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pyoxigraph import Quad, Store
+
+from . import __version__
+from .config import Settings
+from .reasoning import InconsistentData, check_with_hermit, materialise
+from .reference import country_quads
+from .sources import InputError, ParsedInputs, read_inputs
+from .stats import summary
+from .store import publish
+from .validation import Violation, provenance_bundles, validate
+
+Progress = Callable[[str], None]
+
+
+class BuildFailed(Exception):
+    """The build stopped; the message is for the user and the previous store is untouched."""
+
+
+@dataclass
+class BuildResult:
+    inputs: ParsedInputs
+    quads: list[Quad] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
+    store_directory: str = ""
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def build_id(inputs: ParsedInputs) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for path in inputs.files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
+    """Everything but writing: parse, add reference data, reason, validate. Raises BuildFailed."""
+    step_started = time.perf_counter()
+    try:
+        inputs = read_inputs(settings.ontology_dir, settings.data_dir, settings.shapes_file)
+    except InputError as error:
+        raise BuildFailed(str(error)) from None
+    if not inputs.ontology:
+        raise BuildFailed(f"no ontology found in {settings.ontology_dir}")
+    reference = list(country_quads())
+    bundles = provenance_bundles(inputs.data)
+    progress(
+        f"parse: {len(inputs.files)} files, {len(inputs.ontology)} ontology and {len(inputs.data)} data statements, "
+        f"{len(reference)} reference statements ({time.perf_counter() - step_started:.1f}s)"
+    )
+
+    asserted = inputs.ontology + inputs.data + reference + bundles
+    try:
+        inferred, report = materialise(asserted)
+    except InconsistentData as error:
+        raise BuildFailed(f"reasoning: {error}") from None
+    rules = ", ".join(f"{name}: {count}" for name, count in sorted(report.per_rule.items()))
+    progress(f"reason (OWL 2 RL rules): {report.inferred} statements inferred in {report.rounds} rounds "
+             f"({report.seconds:.1f}s) [{rules}]")
+
+    step_started = time.perf_counter()
+    violations = validate(asserted + inferred, inputs.shapes, inputs)
+    if violations:
+        shown = "\n  ".join(str(v) for v in violations[:40])
+        more = f"\n  … and {len(violations) - 40} more" if len(violations) > 40 else ""
+        raise BuildFailed(f"validation: {len(violations)} SHACL violation(s):\n  {shown}{more}")
+    progress(f"validate (SHACL, {len(inputs.shapes)} shape statements): conforms ({time.perf_counter() - step_started:.1f}s)")
+
+    if dl_check:
+        try:
+            status, seconds = check_with_hermit(inputs.ontology + inputs.data + reference)
+        except InconsistentData as error:
+            raise BuildFailed(f"reasoning: {error}") from None
+        report.dl_check, report.dl_seconds = status, seconds
+        progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
+    else:
+        report.dl_check = "skipped: disabled with --no-dl-check"
+        progress(f"check (OWL 2 DL): {report.dl_check}")
+
+    quads = asserted + inputs.shapes + inferred
+    manifest = {
+        "build_id": build_id(inputs),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "migkg_version": __version__,
+        "inputs": [str(p.relative_to(settings.data_dir.parent)) if p.is_relative_to(settings.data_dir.parent)
+                   else str(p) for p in inputs.files],
+        "reasoning": {"inferred": report.inferred, "rounds": report.rounds, "rules": report.per_rule,
+                      "dl_check": report.dl_check},
+    }
+    return BuildResult(inputs=inputs, quads=quads, manifest=manifest)
+
+
+def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
+    """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving."""
+    result = prepare(settings, progress, dl_check)
+    started = time.perf_counter()
+    counts = Store()
+    counts.bulk_extend(result.quads)
+    result.manifest["summary"] = summary(counts)
+    try:
+        directory = publish(settings.store_path, result.quads, result.manifest)
+    except OSError as error:
+        raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
+    result.store_directory = str(directory)
+    progress(f"store: wrote {len(result.quads)} statements to {directory} and switched "
+             f"{settings.store_path} to it ({time.perf_counter() - started:.1f}s)")
+    return result

@@ -1,0 +1,110 @@
+"""The canned query catalogue: `queries/*.rq` with a comment header (title, description, parameters)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Store, Variable, parse, RdfFormat
+
+from .namespaces import PREFIXES, sparql_prologue
+
+HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class QueryInputError(ValueError):
+    """A parameter value or query name the user gave cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: NamedNode | Literal | None
+
+
+@dataclass(frozen=True)
+class CannedQuery:
+    slug: str
+    title: str
+    description: str
+    text: str
+    parameters: list[Parameter] = field(default_factory=list)
+    path: Path | None = None
+
+    def substitutions(self, values: dict[str, str] | None = None) -> dict[Variable, NamedNode | Literal]:
+        """Bind each parameter to the value given (parsed as a term) or its default."""
+        values = dict(values or {})
+        known = {p.name for p in self.parameters}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise QueryInputError(f"query {self.slug!r} has no parameter {', '.join(unknown)} "
+                                  f"(it takes: {', '.join(sorted(known)) or 'none'})")
+        bound = {}
+        for parameter in self.parameters:
+            if parameter.name in values and values[parameter.name] != "":
+                bound[Variable(parameter.name)] = parse_term(values[parameter.name])
+            elif parameter.default is not None:
+                bound[Variable(parameter.name)] = parameter.default
+        return bound
+
+
+def parse_term(text: str) -> NamedNode | Literal:
+    """A parameter value as an RDF term: `<iri>`, a bare absolute IRI, `prefix:local`, or a Turtle literal.
+
+    Parsed by the Turtle parser, never pasted into query text, so a value cannot change a query.
+    """
+    text = text.strip()
+    if not text:
+        raise QueryInputError("empty parameter value")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", text):
+        text = f"<{text}>"
+    elif not (text.startswith(("<", '"', "'")) or re.match(r"^[a-zA-Z][\w-]*:[\w.\-/]*$", text)
+              or re.match(r"^[+-]?\d+(\.\d+)?$", text) or text in ("true", "false")):
+        return Literal(text)
+    document = sparql_prologue().replace("PREFIX ", "@prefix ").replace(">\n", "> .\n")
+    document += f"<urn:migkg:s> <urn:migkg:p> {text} .\n"
+    try:
+        triples = list(parse(document.encode(), format=RdfFormat.TURTLE))
+    except SyntaxError:
+        raise QueryInputError(f"cannot read {text!r} as an IRI or literal") from None
+    if len(triples) != 1:
+        raise QueryInputError(f"{text!r} is not a single IRI or literal")
+    value = triples[0].object
+    if not isinstance(value, (NamedNode, Literal)):
+        raise QueryInputError(f"{text!r} is not an IRI or literal")
+    return value
+
+
+def read_query(path: Path) -> CannedQuery:
+    title, description, parameters = path.stem.replace("-", " ").capitalize(), "", []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = HEADER.match(line)
+        if not match:
+            if line.strip() and not line.lstrip().startswith("#"):
+                break
+            continue
+        key, value = match.groups()
+        if key == "title":
+            title = value
+        elif key == "description":
+            description = value
+        else:
+            name, _, default = value.partition(" ")
+            name = name.lstrip("?$")
+            parameters.append(Parameter(name, parse_term(default) if default.strip() else None))
+    return CannedQuery(path.stem, title, description, path.read_text(encoding="utf-8"), parameters, path)
+
+
+def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
+    """Every query in the directory, by slug, in name order."""
+    if not directory.is_dir():
+        return {}
+    return {path.stem: read_query(path) for path in sorted(directory.glob("*.rq")) if SLUG.match(path.stem)}
+
+
+def execute(store: Store, text: str, substitutions: dict | None = None, **options) -> QuerySolutions | QueryBoolean | QueryTriples:
+    """Run a query over the union of all graphs with the project's prefixes known."""
+    options.setdefault("use_default_graph_as_union", True)
+    return store.query(text, prefixes=PREFIXES, substitutions=substitutions or None, **options)

@@ -1,0 +1,78 @@
+"""Reading the ontology and data files into quads, with the file and line of every syntax error."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, parse
+
+from .namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
+
+FORMATS = {".ttl": RdfFormat.TURTLE, ".trig": RdfFormat.TRIG, ".nt": RdfFormat.N_TRIPLES, ".nq": RdfFormat.N_QUADS}
+
+
+class InputError(Exception):
+    """A problem in an input file that the user must fix; the message says where and what."""
+
+
+@dataclass
+class ParsedInputs:
+    """Everything the build read, with where each subject was stated (for readable error messages)."""
+
+    ontology: list[Quad] = field(default_factory=list)
+    shapes: list[Quad] = field(default_factory=list)
+    data: list[Quad] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    subject_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def file_of(self, subject: str) -> str:
+        files = sorted(self.subject_files.get(subject, ()))
+        return ", ".join(files) if files else "(generated)"
+
+
+def rdf_files(directory: Path) -> list[Path]:
+    """The RDF files under a directory, in a stable order."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in FORMATS)
+
+
+def parse_file(path: Path) -> list[Quad]:
+    try:
+        return list(parse(path=str(path), format=FORMATS[path.suffix], base_iri=path.resolve().as_uri()))
+    except SyntaxError as error:
+        raise InputError(f"{path}: line {error.lineno}: syntax error: {error.msg}") from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot be read: {error}") from None
+
+
+def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> ParsedInputs:
+    """Parse every ontology and data file. Ontology files go to the ontology graph, data keeps its graphs.
+
+    Data statements outside any named graph are refused: a fact without a source section has no provenance.
+    """
+    inputs = ParsedInputs()
+    for path in rdf_files(ontology_dir):
+        quads = parse_file(path)
+        inputs.files.append(path)
+        target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
+        bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
+        bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+    for path in rdf_files(data_dir):
+        quads = parse_file(path)
+        inputs.files.append(path)
+        loose = [q for q in quads if isinstance(q.graph_name, DefaultGraph)]
+        if loose:
+            first = loose[0]
+            raise InputError(
+                f"{path}: {len(loose)} statement(s) outside any named graph, e.g. "
+                f"{first.subject} {first.predicate} {first.object}: put every fact in the graph of "
+                "the source section that states it (see data/README.md)"
+            )
+        for quad in quads:
+            if isinstance(quad.subject, NamedNode):
+                inputs.subject_files[quad.subject.value].add(str(path.name))
+        inputs.data.extend(quads)
+    return inputs
