@@ -43,7 +43,7 @@ def parse_file(path: Path) -> list[Quad]:
     try:
         return list(parse(path=str(path), format=FORMATS[path.suffix], base_iri=path.resolve().as_uri()))
     except SyntaxError as error:
-        raise InputError(f"{path}: line {error.lineno}: syntax error: {error.msg}") from None
+        raise InputError(f"{path}, line {error.lineno}: syntax error. {error.msg}") from None
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from None
 

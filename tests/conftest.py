@@ -1,0 +1,96 @@
+"""Shared fixtures: a store built from the real ontology and data, the Flask app over it, a gunicorn server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from migkg.build import build
+from migkg.config import PROJECT_ROOT, Settings
+from migkg.store import open_read_only
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    """Settings pointing at a fresh store under a temp dir, built once per test session from ontology/ + data/."""
+    root = tmp_path_factory.mktemp("migkg-store")
+    settings = Settings().with_changes(store_path=root / "store")
+    # The DL check is exercised by tests/test_build.py; the shared store skips it to save time.
+    build(settings, dl_check=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def built(settings):
+    return open_read_only(settings.store_path)
+
+
+@pytest.fixture(scope="session")
+def store(built):
+    return built.store
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from webapp import create_app
+
+    app = create_app(settings)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(settings):
+    """The app under gunicorn (the production server) on a loopback port; yields its base URL."""
+    port = free_port()
+    env = dict(os.environ, MIGKG_STORE=str(settings.store_path))
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    process = subprocess.Popen(
+        [gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60", "webapp.wsgi:app"],
+        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited: " + process.stderr.read().decode(errors="replace")[-2000:])
+    else:
+        process.terminate()
+        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,193 @@
+"""The build pipeline on small fixture projects: success, inference, and failures that leave the store intact."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pyoxigraph import NamedNode, Quad
+
+from migkg import reasoning
+from migkg.build import BuildFailed, build, prepare
+from migkg.config import PROJECT_ROOT, Settings
+from migkg.namespaces import INFERRED_GRAPH, MIG, ORG, RDF, REFERENCE_GRAPH
+from migkg.store import current_build, open_read_only
+
+PREFIXES = """
+@prefix mig: <https://w3id.org/migkg/ontology#> .
+@prefix id: <https://w3id.org/migkg/id/> .
+@prefix src: <https://w3id.org/migkg/source/> .
+@prefix org: <http://www.w3.org/ns/org#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+SOURCES = PREFIXES + """
+<https://w3id.org/migkg/graph/sources> {
+  src:test-doc a mig:SourceDocument ; rdfs:label "Test document"@en ; dcterms:title "Test document"@en ;
+      mig:localFile "test.txt" .
+  <https://w3id.org/migkg/source/test-doc#s1> a mig:SourceSection ; dcterms:isPartOf src:test-doc ;
+      mig:sectionLabel "1" ; dcterms:title "Section one"@en .
+}
+"""
+
+COLOMBO = PREFIXES + """
+<https://w3id.org/migkg/source/test-doc#s1> {
+  id:colombo-process a mig:RegionalConsultativeProcess ; rdfs:label "Colombo Process"@en ;
+      mig:establishedIn "2003"^^xsd:gYear .
+  id:iom a mig:IntergovernmentalOrganization ; rdfs:label "International Organization for Migration"@en .
+  <https://w3id.org/migkg/id/membership/colombo-process/state-THA/member> a org:Membership ; rdfs:label "Thailand, member"@en ;
+      org:member <https://w3id.org/migkg/id/state/THA> ; org:organization id:colombo-process ;
+      org:role <https://w3id.org/migkg/id/role/member> .
+  <https://w3id.org/migkg/id/membership/colombo-process/iom/secretariat> a org:Membership ; rdfs:label "IOM, secretariat"@en ;
+      org:member id:iom ; org:organization id:colombo-process ;
+      org:role <https://w3id.org/migkg/id/role/secretariat> .
+}
+"""
+
+
+def make_project(root: Path, files: dict[str, str]) -> Settings:
+    shutil.copytree(PROJECT_ROOT / "ontology", root / "ontology")
+    data = root / "data"
+    data.mkdir()
+    (data / "sources.trig").write_text(SOURCES, encoding="utf-8")
+    for name, text in files.items():
+        (data / name).write_text(text, encoding="utf-8")
+    return Settings().with_changes(ontology_dir=root / "ontology", data_dir=data, store_path=root / "var" / "store")
+
+
+@pytest.fixture()
+def project(tmp_path) -> Settings:
+    return make_project(tmp_path, {"colombo.trig": COLOMBO})
+
+
+def ask(store, query: str) -> bool:
+    return bool(store.query(query, use_default_graph_as_union=True))
+
+
+def test_build_loads_every_graph_and_infers_shortcuts(project):
+    progress: list[str] = []
+    result = build(project, progress=progress.append, dl_check=False)
+    built = open_read_only(project.store_path)
+    store = built.store
+    steps = [line.split(" ")[0] for line in progress]
+    assert steps[:3] == ["parse:", "reason", "validate"] and steps[-1] == "store:"
+    # Shortcut from the n-ary membership (property chain), its inverse, and subclass types.
+    inferred = set(store.quads_for_pattern(None, None, None, INFERRED_GRAPH))
+    colombo = NamedNode("https://w3id.org/migkg/id/colombo-process")
+    thailand = NamedNode("https://w3id.org/migkg/id/state/THA")
+    iom = NamedNode("https://w3id.org/migkg/id/iom")
+    assert Quad(colombo, NamedNode(MIG + "hasMember"), thailand, INFERRED_GRAPH) in inferred
+    assert Quad(thailand, NamedNode(MIG + "memberOf"), colombo, INFERRED_GRAPH) in inferred
+    assert Quad(colombo, NamedNode(MIG + "hasSecretariat"), iom, INFERRED_GRAPH) in inferred
+    assert Quad(iom, NamedNode(MIG + "secretariatOf"), colombo, INFERRED_GRAPH) in inferred
+    assert Quad(colombo, NamedNode(RDF + "type"), NamedNode(MIG + "ConsultationProcess"), INFERRED_GRAPH) in inferred
+    assert Quad(colombo, NamedNode(RDF + "type"), NamedNode(ORG + "Organization"), INFERRED_GRAPH) in inferred
+    # A secretariat is not a member: the chain selects by role.
+    assert Quad(colombo, NamedNode(MIG + "hasMember"), iom, INFERRED_GRAPH) not in inferred
+    # The technical self-links used by the chains stay out of the published graph.
+    assert not any("Membership" in q.predicate.value and q.subject == q.object for q in inferred)
+    # Reference data: every ISO country, generated.
+    assert ask(store, 'ASK { GRAPH <https://w3id.org/migkg/graph/reference> { '
+                      '<https://w3id.org/migkg/id/state/THA> <http://www.w3.org/2000/01/rdf-schema#label> "Thailand"@en ; '
+                      '<https://w3id.org/migkg/ontology#iso3166Alpha3> "THA" } }')
+    assert len(list(store.quads_for_pattern(None, NamedNode(RDF + "type"), NamedNode(MIG + "State"),
+                                            REFERENCE_GRAPH))) >= 249
+    summary = result.manifest["summary"]
+    classes = {row["class"]: row["resources"] for row in summary["classes"]}
+    assert classes[MIG + "RegionalConsultativeProcess"] == 1
+    assert summary["graphs"]["https://w3id.org/migkg/source/test-doc#s1"] > 0
+
+
+def _snapshot(settings: Settings):
+    directory = current_build(settings.store_path)
+    built = open_read_only(settings.store_path)
+    return directory, len(built.store)
+
+
+def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
+    build(project, dl_check=False)
+    before = _snapshot(project)
+    (project.data_dir / "broken.trig").write_text(PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n'
+                                                  '  id:x rdfs:label "unterminated .\n}\n', encoding="utf-8")
+    with pytest.raises(BuildFailed) as failure:
+        build(project, dl_check=False)
+    message = str(failure.value)
+    assert "broken.trig" in message and "line 10" in message and "Unexpected end of file" in message
+    assert _snapshot(project) == before
+
+
+def test_shacl_violation_is_explained_and_keeps_previous_store(project):
+    build(project, dl_check=False)
+    before = _snapshot(project)
+    (project.data_dir / "roleless.trig").write_text(PREFIXES + """
+<https://w3id.org/migkg/source/test-doc#s1> {
+  <https://w3id.org/migkg/id/membership/colombo-process/state-NPL/member> a org:Membership ; rdfs:label "Nepal"@en ;
+      org:member <https://w3id.org/migkg/id/state/NPL> ; org:organization id:colombo-process .
+}""", encoding="utf-8")
+    with pytest.raises(BuildFailed) as failure:
+        build(project, dl_check=False)
+    message = str(failure.value)
+    assert "roleless.trig" in message
+    assert "id/membership/colombo-process/state-NPL/member" in message
+    assert "org:role" in message and "exactly one role" in message
+    assert _snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a fact outside any named graph has no provenance
+        (PREFIXES + 'id:loose a mig:Declaration ; rdfs:label "Loose"@en .', "outside any named graph"),
+        # a graph that is not a described source section
+        (PREFIXES + '<https://w3id.org/migkg/source/nowhere#s9> { id:d a mig:Declaration ; rdfs:label "D"@en . }',
+         "not described as a mig:SourceSection"),
+        # an untyped, unlabelled resource
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:thing rdfs:comment "no type"@en . }',
+         "has no rdf:type"),
+        # an untyped date
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:establishedIn "2003" . }',
+         "mig:establishedIn must be typed"),
+        # a state code pycountry does not know
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { <https://w3id.org/migkg/id/state/XKX> a mig:State ; '
+                    'rdfs:label "Nowhere"@en . }', "ISO 3166-1 alpha-3"),
+        # a resource in two disjoint classes
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process a mig:Convention . }',
+         "declares disjoint"),
+    ],
+)
+def test_invalid_data_fails_with_a_plain_message(project, text, expected):
+    (project.data_dir / "bad.trig").write_text(text, encoding="utf-8")
+    with pytest.raises(BuildFailed) as failure:
+        prepare(project, dl_check=False)
+    assert expected in str(failure.value)
+
+
+def test_hermit_checks_consistency(project):
+    result = prepare(project, dl_check=True)
+    assert result.manifest["reasoning"]["dl_check"].startswith("passed")
+
+
+def test_without_java_the_dl_check_is_said_to_be_skipped(project, monkeypatch):
+    monkeypatch.setattr(reasoning.shutil, "which", lambda name: None)
+    lines: list[str] = []
+    result = prepare(project, progress=lines.append, dl_check=True)
+    assert "skipped: no Java runtime" in result.manifest["reasoning"]["dl_check"]
+    assert any("skipped: no Java runtime" in line for line in lines)
+
+
+def test_failed_publish_removes_the_half_written_build(project, monkeypatch):
+    build(project, dl_check=False)
+    before = _snapshot(project)
+    builds = sorted(p.name for p in (project.store_path.parent / "builds").iterdir())
+
+    def refuse(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("migkg.store.os.replace", refuse)
+    with pytest.raises(BuildFailed, match="disk full"):
+        build(project, dl_check=False)
+    assert sorted(p.name for p in (project.store_path.parent / "builds").iterdir()) == builds
+    assert _snapshot(project) == before

@@ -1,0 +1,66 @@
+"""The migkg web app: SPARQL endpoint, linked-data views, explorer and network views over the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from migkg.config import Settings
+
+from . import store_access
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    """App factory. `settings` (migkg.config.Settings) says where the store is and what queries may cost."""
+    app = Flask(__name__)
+    settings = settings or Settings()
+    app.config.update(
+        MIGKG=settings,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides)
+    store_access.init_app(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    # One blueprint per door (DESIGN.md, Web surface).
+    from .health import blueprint as health
+
+    app.register_blueprint(health)
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return request.path.endswith(".json") or best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if wants_json():
+            return jsonify(error=error.name, status=error.code, message=error.description), error.code
+        if request.path.startswith("/sparql"):
+            return (f"{error.code} {error.name}: {error.description}\n", error.code,
+                    {"Content-Type": "text/plain; charset=utf-8"})
+        return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(store_access.StoreMissing)
+    def no_store(error):
+        message = f"The knowledge graph has not been built yet: {error}"
+        if wants_json() or request.path.startswith("/sparql"):
+            return jsonify(error="Service Unavailable", status=503, message=message), 503
+        return render_template("error.html", error=_Simple(503, "Service Unavailable", message)), 503
+
+
+class _Simple:
+    def __init__(self, code: int, name: str, description: str):
+        self.code, self.name, self.description = code, name, description
+
+
+ROOT = Path(__file__).resolve().parent
