@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Store, Variable, parse, RdfFormat
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
 from .namespaces import PREFIXES, sparql_prologue
 
@@ -33,8 +33,8 @@ class CannedQuery:
     parameters: list[Parameter] = field(default_factory=list)
     path: Path | None = None
 
-    def substitutions(self, values: dict[str, str] | None = None) -> dict[Variable, NamedNode | Literal]:
-        """Bind each parameter to the value given (parsed as a term) or its default."""
+    def bindings(self, values: dict[str, str] | None = None) -> dict[str, NamedNode | Literal]:
+        """Each parameter's value: the one given (parsed as a term) or its default."""
         values = dict(values or {})
         known = {p.name for p in self.parameters}
         unknown = sorted(set(values) - known)
@@ -44,10 +44,37 @@ class CannedQuery:
         bound = {}
         for parameter in self.parameters:
             if parameter.name in values and values[parameter.name] != "":
-                bound[Variable(parameter.name)] = parse_term(values[parameter.name])
+                bound[parameter.name] = parse_term(values[parameter.name])
             elif parameter.default is not None:
-                bound[Variable(parameter.name)] = parameter.default
+                bound[parameter.name] = parameter.default
         return bound
+
+    def bound_text(self, values: dict[str, str] | None = None) -> str:
+        """The query text with its parameters bound (see bind_parameters)."""
+        return bind_parameters(self.text, self.bindings(values))
+
+
+WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def bind_parameters(text: str, bindings: dict[str, NamedNode | Literal]) -> str:
+    """Bind variables by a VALUES block at the start of the first WHERE group.
+
+    pyoxigraph's `substitutions` only accept projected variables, and a trailing VALUES clause joins
+    after aggregation; an inline VALUES first in the group binds the variables before anything else.
+    Terms are written by pyoxigraph (N-Triples syntax, escaped), never pasted from user text.
+    """
+    if not bindings:
+        return text
+    for match in WHERE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if "#" in text[line_start:match.start()]:
+            continue  # inside a comment
+        names = " ".join(f"?{name}" for name in bindings)
+        values = " ".join(str(term) for term in bindings.values())
+        block = f" VALUES ({names}) {{ ({values}) }} "
+        return text[: match.end()] + block + text[match.end():]
+    raise QueryInputError("a query with parameters needs an explicit WHERE { … } clause to bind them in")
 
 
 def parse_term(text: str) -> NamedNode | Literal:
@@ -104,7 +131,7 @@ def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
     return {path.stem: read_query(path) for path in sorted(directory.glob("*.rq")) if SLUG.match(path.stem)}
 
 
-def execute(store: Store, text: str, substitutions: dict | None = None, **options) -> QuerySolutions | QueryBoolean | QueryTriples:
+def execute(store: Store, text: str, **options) -> QuerySolutions | QueryBoolean | QueryTriples:
     """Run a query over the union of all graphs with the project's prefixes known."""
     options.setdefault("use_default_graph_as_union", True)
-    return store.query(text, prefixes=PREFIXES, substitutions=substitutions or None, **options)
+    return store.query(text, prefixes=PREFIXES, **options)

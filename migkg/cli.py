@@ -112,12 +112,11 @@ def cmd_query(args) -> int:
         values[name.lstrip("?$")] = value
     try:
         canned = _resolve_query(args.query, catalogue)
-        text = canned.text if canned else args.query
-        substitutions = canned.substitutions(values) if canned else {}
         if values and not canned:
             return _fail("--param works with a named query or a .rq file", EXIT_USAGE)
+        text = canned.bound_text(values) if canned else args.query
         built = open_read_only(settings.store_path)
-        results = execute(built.store, text, substitutions)
+        results = execute(built.store, text)
     except StoreMissing as error:
         return _fail(str(error), EXIT_NO_STORE)
     except QueryInputError as error:

@@ -1,0 +1,121 @@
+"""The `migkg` command line as a user runs it: exit codes, output formats, messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rdflib
+
+from tests.test_build import COLOMBO, make_project
+
+MIGKG = str(Path(sys.executable).with_name("migkg"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    settings = make_project(tmp_path_factory.mktemp("cli"), {"colombo.trig": COLOMBO})
+    return settings
+
+
+def run(project, *args: str, check_code: int | None = 0) -> subprocess.CompletedProcess:
+    env_args = ["--store", str(project.store_path)]
+    result = subprocess.run([MIGKG, *env_args, *args], capture_output=True, text=True, timeout=300,
+                            cwd=project.data_dir.parent)
+    if check_code is not None:
+        assert result.returncode == check_code, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def built(project):
+    result = run(project, "build", "--data", str(project.data_dir), "--ontology", str(project.ontology_dir))
+    return result
+
+
+def test_build_prints_progress_and_summary(built):
+    out = built.stdout
+    for step in ("parse:", "reason (OWL 2 RL rules):", "validate (SHACL", "check (OWL 2 DL): passed", "store: wrote"):
+        assert step in out
+    assert "statements per graph:" in out and "resources per class:" in out
+    assert "regional consultative process" in out
+
+
+def test_query_on_missing_store_exits_3(tmp_path):
+    result = subprocess.run([MIGKG, "--store", str(tmp_path / "none"), "stats"], capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "run `migkg build` first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_stats(project, built):
+    out = run(project, "stats").stdout
+    assert "OWL 2 DL check: passed" in out
+    data = json.loads(run(project, "stats", "--json").stdout)
+    assert data["summary"]["triples"] > 2000
+
+
+QUERY = ("SELECT ?member WHERE { id:colombo-process mig:hasMember ?member } ORDER BY ?member")
+
+
+def test_query_formats(project, built):
+    table = run(project, "query", QUERY).stdout
+    assert "https://w3id.org/migkg/id/state/THA" in table and "(1 row)" in table
+    as_json = json.loads(run(project, "query", QUERY, "--format", "json").stdout)
+    assert [b["member"]["value"] for b in as_json["results"]["bindings"]] == ["https://w3id.org/migkg/id/state/THA"]
+    rows = list(csv.reader(io.StringIO(run(project, "query", QUERY, "--format", "csv").stdout.strip())))
+    assert rows == [["member"], ["https://w3id.org/migkg/id/state/THA"]]
+    assert run(project, "query", "ASK { id:colombo-process a mig:ConsultationProcess }").stdout.strip() == "true"
+    turtle = run(project, "query", "CONSTRUCT WHERE { id:colombo-process mig:hasSecretariat ?s }").stdout
+    graph = rdflib.Graph().parse(data=turtle, format="turtle")
+    assert len(graph) == 1
+
+
+def test_query_file_with_parameter(project, built, tmp_path):
+    query = tmp_path / "members.rq"
+    query.write_text("# title: Members\n# description: members of a process\n# param: process <https://w3id.org/migkg/id/nowhere>\n"
+                     "SELECT ?member WHERE { ?process mig:hasMember ?member }\n", encoding="utf-8")
+    assert "(0 rows)" in run(project, "query", str(query)).stdout
+    out = run(project, "query", str(query), "--param", "process=id:colombo-process").stdout
+    assert "state/THA" in out and "(1 row)" in out
+    bad = run(project, "query", str(query), "--param", "region=x", check_code=2)
+    assert "has no parameter region" in bad.stderr
+
+
+def test_bad_query_is_a_usage_error_with_the_parser_message(project, built):
+    result = run(project, "query", "SELECT ?x WHERE { ?x ", check_code=2)
+    assert "not valid SPARQL" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name, rdflib_format", [("trig", "trig"), ("nquads", "nquads"), ("turtle", "turtle"),
+                                                 ("jsonld", "json-ld"), ("ntriples", "nt")])
+def test_export_formats_parse_back(project, built, tmp_path, name, rdflib_format):
+    target = tmp_path / f"dump.{name}"
+    run(project, "export", "--format", name, "-o", str(target))
+    if rdflib_format in ("trig", "nquads"):
+        dataset = rdflib.Dataset()
+        dataset.parse(target, format=rdflib_format)
+        graphs = {str(g.identifier) for g in dataset.graphs()}
+        assert "https://w3id.org/migkg/source/test-doc#s1" in graphs
+        assert "https://w3id.org/migkg/graph/inferred" in graphs
+    else:
+        graph = rdflib.Graph().parse(target, format=rdflib_format)
+        assert (rdflib.URIRef("https://w3id.org/migkg/id/colombo-process"),
+                rdflib.URIRef("https://w3id.org/migkg/ontology#hasMember"),
+                rdflib.URIRef("https://w3id.org/migkg/id/state/THA")) in graph
+
+
+def test_failed_build_exits_non_zero_without_traceback(project, built, tmp_path):
+    bad_data = tmp_path / "data"
+    bad_data.mkdir()
+    (bad_data / "bad.ttl").write_text("@prefix x: <http://x/> .\nx:a x:b .\n", encoding="utf-8")
+    result = run(project, "build", "--data", str(bad_data), "--ontology", str(project.ontology_dir), check_code=1)
+    assert "build failed, the previous store is unchanged" in result.stderr
+    assert "bad.ttl, line 2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "OWL 2 DL check: passed" in run(project, "stats").stdout

@@ -1,0 +1,27 @@
+"""The set-up promise: the README names two commands, and CI runs the test one."""
+
+from __future__ import annotations
+
+import re
+
+from migkg.config import PROJECT_ROOT
+
+
+def test_readme_names_exactly_the_two_setup_commands():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^(make \w+)", setup, flags=re.MULTILINE)
+    assert commands == ["make serve", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in script.splitlines() if line.strip() and not line.startswith("#")]
+    assert "make test" in lines
+
+
+def test_makefile_targets_install_what_they_need():
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^serve: install system-deps build$", makefile, flags=re.MULTILINE)
+    assert re.search(r"^test: install system-deps$", makefile, flags=re.MULTILINE)
+    assert "chromium" in makefile and "default-jre-headless" in makefile
