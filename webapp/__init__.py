@@ -33,6 +33,20 @@ def register_blueprints(app: Flask) -> None:
     from .health import blueprint as health
 
     app.register_blueprint(health)
+    from .explorer import blueprint as explorer
+    from .linked_data import blueprint as linked_data
+    from .networks import blueprint as networks
+    from .ontology_docs import blueprint as ontology_docs
+    from .downloads import blueprint as downloads
+
+    app.register_blueprint(explorer)
+    app.register_blueprint(linked_data)
+    app.register_blueprint(networks)
+    app.register_blueprint(ontology_docs)
+    app.register_blueprint(downloads)
+    from .sparql import blueprint as sparql
+
+    app.register_blueprint(sparql)
 
 
 def wants_json() -> bool:

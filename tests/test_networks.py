@@ -1,0 +1,49 @@
+"""Network views: members of a process, processes of a state, instrument lineage, ego networks; offline and escaped."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_members_network_draws_every_member_with_its_role(client):
+    graph = client.get("/network/members/id/colombo-process.json").get_json()
+    labels = {node["label"] for node in graph["nodes"]}
+    assert {"Thailand", "Viet Nam", "Afghanistan", "IOM"} <= labels
+    roles = {edge["label"] for edge in graph["edges"]}
+    assert {"member", "secretariat"} <= roles
+    assert sum(1 for edge in graph["edges"] if edge["label"] == "member") == 11
+    assert {entry[0] for entry in graph["legend"]} >= {"state", "process", "igo"}
+
+
+def test_network_page_loads_vis_network_from_this_app_only(client):
+    html = client.get("/network/members/id/colombo-process").text
+    sources = re.findall(r'<script[^>]*\bsrc="([^"]+)"', html) + re.findall(r'<link[^>]*\bhref="([^"]+)"', html)
+    assert sources and all(src.startswith("/") and not src.startswith("//") for src in sources)
+    assert "/vendor/vis-network/vis-network.min.js" in sources
+    script = client.get("/vendor/vis-network/vis-network.min.js")
+    assert script.status_code == 200 and b"vis-network" in script.data[:2000]
+    assert client.get("/vendor/vis-network/../network.py").status_code == 404
+
+
+def test_state_network_shows_its_processes(client):
+    graph = client.get("/network/state/id/state/THA.json").get_json()
+    edges = {(edge["to"], edge["label"]) for edge in graph["edges"]}
+    assert ("/id/colombo-process", "member") in edges
+    assert ("/id/bali-process", "country coordinator") in edges
+
+
+def test_instrument_lineage_links_protocols_to_their_convention(client):
+    graph = client.get("/network/lineage.json").get_json()
+    edges = {(edge["from"], edge["label"], edge["to"]) for edge in graph["edges"]}
+    assert ("/id/palermo-trafficking-protocol", "supplements", "/id/untoc") in edges
+    assert ("/id/palermo-smuggling-protocol", "supplements", "/id/untoc") in edges
+
+
+def test_ego_network_grows_with_depth_and_checks_it(client):
+    one = client.get("/network/ego/id/colombo-process.json?depth=1").get_json()
+    two = client.get("/network/ego/id/colombo-process.json?depth=2").get_json()
+    assert len(two["nodes"]) > len(one["nodes"]) >= 12
+    assert client.get("/network/ego/id/colombo-process?depth=9").status_code == 400
+    assert client.get("/network/ego/id/colombo-process?depth=deep").status_code == 400
+    assert client.get("/network/ego/id/no-such-thing").status_code == 404
+    assert 'name="depth"' in client.get("/network/ego/id/colombo-process?depth=2").text

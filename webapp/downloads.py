@@ -1,0 +1,182 @@
+"""/downloads: the whole dataset as TriG, N-Quads, Turtle, JSON-LD (migkg.export.dump), and its VoID/DCAT description (also /.well-known/void)."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
+
+from migkg.export import dump
+from migkg.namespaces import DCAT, DCTERMS, FOAF, MIG, ONTOLOGY_IRI, RDF, RDFS, VOID, XSD
+
+from . import conneg, explorer
+from . import graph_views as views
+from .linked_data import serialize_rdf
+from .store_access import current_store
+
+blueprint = Blueprint("downloads", __name__)
+
+# file suffix -> (migkg.export name, media type, what it is)
+DUMPS = {
+    "trig": ("trig", "application/trig", "TriG: every statement in the named graph of its source section"),
+    "nq": ("nquads", "application/n-quads", "N-Quads: the same, one statement per line"),
+    "ttl": ("turtle", "text/turtle", "Turtle: all graphs merged"),
+    "jsonld": ("jsonld", "application/ld+json", "JSON-LD: all graphs merged"),
+    "nt": ("ntriples", "application/n-triples", "N-Triples: all graphs merged, one statement per line"),
+}
+VOID_OFFERED = [RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES]
+VOID_SUFFIXES = {"ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML,
+                 "nt": RdfFormat.N_TRIPLES}
+_lock = threading.Lock()
+
+EXAMPLES = """
+SELECT ?resource (COUNT(?membership) AS ?memberships) WHERE {
+  ?resource a mig:ConsultationProcess .
+  OPTIONAL { ?membership org:organization ?resource }
+} GROUP BY ?resource ORDER BY DESC(?memberships) ?resource LIMIT 3"""
+
+LICENSE = f"""SELECT ?license WHERE {{ <{ONTOLOGY_IRI}> dcterms:license ?license }} LIMIT 1"""
+
+
+def dump_file(suffix: str) -> Path:
+    """The dump for the current build, written once to a temp-dir cache and reused by every worker."""
+    built = current_store()
+    name, _, _ = DUMPS[suffix]
+    path = Path(tempfile.gettempdir()) / "migkg-cache" / built.build_id[:16] / f"migkg.{suffix}"
+    with _lock:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{threading.get_ident()}.tmp")
+            with open(partial, "wb") as output:
+                dump(built.store, name, output)
+            partial.replace(path)
+    return path
+
+
+def dataset_iri() -> str:
+    return explorer.resource_base() + "dataset"
+
+
+def void_triples() -> list[Triple]:
+    """VoID + DCAT description of the dataset: size, classes, sources, endpoint, dumps, examples, licence."""
+    built = current_store()
+    store = built.store
+    root = request.url_root
+    dataset = NamedNode(dataset_iri())
+    summary = built.manifest.get("summary", {})
+    graphs = summary.get("graphs", {})
+
+    def t(s, p, o):
+        triples.append(Triple(s, NamedNode(p), o))
+
+    triples: list[Triple] = []
+    t(dataset, RDF + "type", NamedNode(VOID + "Dataset"))
+    t(dataset, RDF + "type", NamedNode(DCAT + "Dataset"))
+    t(dataset, DCTERMS + "title", Literal("migkg: the migration governance knowledge graph", language="en"))
+    t(dataset, DCTERMS + "description", Literal(
+        "Consultation processes, coordination mechanisms, instruments and the states and organizations that take "
+        "part in them, curated from public documents; every statement is kept in the named graph of the source "
+        "section that states it.", language="en"))
+    if built.manifest.get("built_at"):
+        t(dataset, DCTERMS + "modified", Literal(built.manifest["built_at"], datatype=NamedNode(XSD + "dateTime")))
+    for row in views.select(store, LICENSE):
+        t(dataset, DCTERMS + "license", row["license"])
+    t(dataset, VOID + "triples", Literal(str(sum(graphs.values())), datatype=NamedNode(XSD + "integer")))
+    counts = views.class_counts(store)
+    entities = sum(count for cls, count in counts.items() if cls in (MIG + "Actor", MIG + "Instrument",
+                                                                    MIG + "ConsultationProcess",
+                                                                    MIG + "CoordinationMechanism"))
+    t(dataset, VOID + "entities", Literal(str(entities), datatype=NamedNode(XSD + "integer")))
+    t(dataset, VOID + "uriSpace", Literal(explorer.resource_base() + "id/"))
+    t(dataset, VOID + "vocabulary", NamedNode(MIG))
+    t(dataset, VOID + "sparqlEndpoint", NamedNode(root + "sparql"))
+    t(dataset, FOAF + "homepage", NamedNode(root))
+    for row in views.select(store, EXAMPLES):
+        t(dataset, VOID + "exampleResource", row["resource"])
+    t(dataset, VOID + "exampleResource", NamedNode(explorer.resource_base() + "id/state/THA"))
+    for cls, count in sorted(counts.items()):
+        if cls.startswith(MIG):
+            partition = BlankNode()
+            t(dataset, VOID + "classPartition", partition)
+            t(partition, VOID + "class", NamedNode(cls))
+            t(partition, VOID + "entities", Literal(str(count), datatype=NamedNode(XSD + "integer")))
+    known = views.sections(store, built.build_id)
+    for document in sorted({section.document for section in known.values() if section.document}):
+        t(dataset, DCTERMS + "source", NamedNode(document))
+    for graph, count in sorted(graphs.items()):
+        subset = NamedNode(graph)
+        t(dataset, VOID + "subset", subset)
+        t(subset, RDF + "type", NamedNode(VOID + "Dataset"))
+        t(subset, VOID + "triples", Literal(str(count), datatype=NamedNode(XSD + "integer")))
+        source = views.source_of(graph, known)
+        t(subset, RDFS + "label", Literal(f"{source.document_label} {source.label}".strip()
+                                          if source.document_label else source.label, language="en"))
+    for suffix, (_, media, description) in DUMPS.items():
+        url = NamedNode(f"{root}downloads/migkg.{suffix}")
+        t(dataset, VOID + "dataDump", url)
+        distribution = BlankNode()
+        t(dataset, DCAT + "distribution", distribution)
+        t(distribution, RDF + "type", NamedNode(DCAT + "Distribution"))
+        t(distribution, DCAT + "downloadURL", url)
+        t(distribution, DCAT + "mediaType", Literal(media))
+        t(distribution, DCTERMS + "description", Literal(description, language="en"))
+    return triples
+
+
+def downloads_view() -> dict:
+    built = current_store()
+    return {"build_id": built.build_id, "built_at": built.manifest.get("built_at"),
+            "dumps": [{"url": f"/downloads/migkg.{suffix}", "format": name, "media_type": media,
+                       "description": description} for suffix, (name, media, description) in DUMPS.items()],
+            "void": [{"url": f"/downloads/void.{suffix}", "media_type": fmt.media_type}
+                     for suffix, fmt in VOID_SUFFIXES.items()],
+            "sparql": "/sparql", "ontology": "/ontology", "dataset": dataset_iri()}
+
+
+@blueprint.get("/downloads")
+def downloads():
+    return render_template("downloads.html", view=downloads_view(), json_url="/downloads.json")
+
+
+@blueprint.get("/downloads.json")
+def downloads_json():
+    return jsonify(downloads_view())
+
+
+@blueprint.get("/downloads/migkg.<suffix>")
+def download(suffix: str):
+    if suffix not in DUMPS:
+        abort(404, description="Dumps are offered as " + ", ".join(f"migkg.{s}" for s in DUMPS) + ".")
+    built = current_store()
+    response = send_file(dump_file(suffix), mimetype=DUMPS[suffix][1], as_attachment=True,
+                         download_name=f"migkg-{built.build_id[:12]}.{suffix}", etag=True, conditional=True)
+    return response
+
+
+def void_response(fmt):
+    response = Response(serialize_rdf(void_triples(), fmt), mimetype=fmt.media_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@blueprint.get("/downloads/void.<suffix>")
+def void_file(suffix: str):
+    if suffix not in VOID_SUFFIXES:
+        abort(404, description="The VoID description is offered as " + ", ".join(f"void.{s}" for s in VOID_SUFFIXES))
+    return void_response(VOID_SUFFIXES[suffix])
+
+
+@blueprint.get("/.well-known/void")
+@blueprint.get("/dataset")
+def well_known_void():
+    override = request.args.get("format")
+    accept = request.headers.get("Accept")
+    if not override and conneg.prefers_html(accept, VOID_OFFERED):
+        return downloads()
+    chosen = conneg.choose(accept, VOID_OFFERED, [override] if override else [])
+    if chosen is None or (override and conneg.by_name(override, VOID_OFFERED) is None):
+        abort(406, description="The VoID description is offered as Turtle, JSON-LD, RDF/XML and N-Triples.")
+    return void_response(chosen)

@@ -1,0 +1,537 @@
+"""The explorer for people: home, search (with a JSON type-ahead), class lists and entity pages, each with a .json twin."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from pyoxigraph import Literal, NamedNode
+
+from migkg.namespaces import MIG, ORG, PREFIXES, SKOS
+
+from . import graph_views as views
+from .store_access import current_store
+
+blueprint = Blueprint("explorer", __name__)
+
+# The doors a diplomat starts from, in the order the home page shows them.
+ENTRY_POINTS = [
+    ("ConsultationProcess", "Processes", "Regional consultative processes, interregional forums and global processes"),
+    ("Instrument", "Instruments", "Conventions, protocols, declarations, action plans and strategies"),
+    ("CoordinationMechanism", "Coordination mechanisms", "National and inter-agency coordination mechanisms"),
+    ("State", "States", "States named in the sources, with their memberships and roles"),
+    ("Organization", "Organizations", "Intergovernmental, UN, non-governmental bodies and government agencies"),
+]
+
+# Colour per kind of resource, shared by the entity pages' badges and the network views' nodes.
+# The first class in this list that a resource has decides its kind.
+KINDS = [
+    (MIG + "State", "state", "State", "#2f7ebc"),
+    (MIG + "UNEntity", "un", "UN entity", "#3aa6a0"),
+    (MIG + "IntergovernmentalOrganization", "igo", "Intergovernmental organization", "#5bb36b"),
+    (MIG + "NonGovernmentalOrganization", "ngo", "Non-governmental organization", "#a5c34a"),
+    (MIG + "GovernmentAgency", "agency", "Government agency", "#8c6bb1"),
+    (MIG + "ConsultationProcess", "process", "Consultation process", "#e0822f"),
+    (MIG + "CoordinationMechanism", "mechanism", "Coordination mechanism", "#d3584c"),
+    (MIG + "Instrument", "instrument", "Instrument", "#c9a227"),
+    (MIG + "Meeting", "meeting", "Meeting", "#9b7653"),
+    (MIG + "Organization", "organization", "Organization", "#4f9d69"),
+    (MIG + "Place", "place", "Place or region", "#7f8c99"),
+    (MIG + "Region", "place", "Place or region", "#7f8c99"),
+    (SKOS + "Concept", "concept", "Theme or concept", "#b07aa1"),
+]
+OTHER_KIND = ("other", "Other", "#9aa5b1")
+
+ROLE_ORDER = ["chair", "co-chair", "secretariat", "member", "observer", "steering-group-member",
+              "country-coordinator", "coordinator", "partner", "technical-support", "donor", "participant"]
+
+
+def kind_of(types: set[str]) -> tuple[str, str, str]:
+    """(css name, readable name, colour) of the first matching kind."""
+    for cls, name, title, colour in KINDS:
+        if cls in types:
+            return name, title, colour
+    return OTHER_KIND
+
+
+def legend() -> list[tuple[str, str, str]]:
+    seen, entries = set(), []
+    for _, name, title, colour in KINDS + [(None, *OTHER_KIND)]:
+        if name not in seen:
+            seen.add(name)
+            entries.append((name, title, colour))
+    return entries
+
+
+# ------------------------------------------------------------------------------------------ IRIs
+
+
+def resource_base() -> str:
+    return current_app.config["MIGKG"].resource_base
+
+
+def local_url(iri: str) -> str:
+    """Where the explorer shows an IRI: the local page for the graph's own IRIs, the IRI itself otherwise."""
+    base = resource_base()
+    if iri.startswith(base):
+        rest = iri[len(base):]
+        if rest.startswith(("id/", "source/")):
+            return "/" + rest
+        if rest.startswith("ontology"):
+            return "/ontology" + rest[len("ontology"):]
+    return iri
+
+
+def iri_for_path(path: str) -> str:
+    """The resource a local path stands for: /id/x is {resource_base}id/x."""
+    return resource_base() + path.lstrip("/")
+
+
+def class_slug(iri: str) -> str:
+    if iri.startswith(MIG):
+        return iri[len(MIG):]
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and prefix != "mig":
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def class_iri(slug: str) -> str | None:
+    prefix, sep, local = slug.partition(":")
+    if not sep:
+        return MIG + slug if slug.isidentifier() else None
+    namespace = PREFIXES.get(prefix)
+    return namespace + local if namespace and local.replace("-", "_").isidentifier() else None
+
+
+@blueprint.app_template_global()
+def link_to(iri: str) -> str:
+    return local_url(iri)
+
+
+@blueprint.app_template_filter()
+def sentence(text: str) -> str:
+    """First letter upper-case, the rest untouched (Jinja's capitalize would turn "UN entity" into "Un entity")."""
+    return text[:1].upper() + text[1:] if text else text
+
+
+@blueprint.app_template_global()
+def class_url(iri: str) -> str:
+    return url_for("explorer.class_list", name=class_slug(iri))
+
+
+# ---------------------------------------------------------------------------------- shared builders
+
+
+def _built():
+    built = current_store()
+    return built.store, built.build_id
+
+
+def source_ref(source: views.Source) -> dict:
+    url = None
+    if source.kind == "section":
+        url = local_url(source.graph)
+    elif source.kind == "ontology":
+        url = "/ontology"
+    short = None
+    if source.document_label:
+        # "UNODC Toolkit to Combat Smuggling of Migrants, Tool 4" -> "UNODC Toolkit to Combat Smuggling of Migrants"
+        short = re.split(r"[:,]", source.document_label, maxsplit=1)[0].strip()
+        if len(short) > 24:
+            short = " ".join(short.split()[:2])
+        short = f"{short} {source.label}"
+    return {"graph": source.graph, "kind": source.kind, "label": source.label, "title": source.title,
+            "document": source.document_label, "document_short": short, "url": url}
+
+
+def sources_for(graphs, known) -> list[dict]:
+    found = [views.source_of(graph, known) for graph in sorted(graphs)]
+    # The asserted sources first; "inferred" only when nothing else states it.
+    asserted = [source for source in found if source.kind != "inferred"]
+    return [source_ref(source) for source in (asserted or found)]
+
+
+def ref(iri: str, annotations: dict[str, views.Annotation]) -> dict:
+    annotation = annotations.get(iri) or views.Annotation(iri)
+    kind, kind_title, colour = kind_of(annotation.types)
+    return {"iri": iri, "label": annotation.label, "url": local_url(iri), "kind": kind, "kind_title": kind_title,
+            "description": annotation.comment}
+
+
+def literal_ref(literal: Literal) -> dict:
+    datatype = literal.datatype.value if literal.datatype else None
+    short = datatype.rsplit("#", 1)[-1] if datatype else None
+    return {"value": literal.value, "language": literal.language, "datatype": short}
+
+
+def most_specific(types: set[str], ancestors: dict[str, set[str]]) -> list[str]:
+    """The types that are not superclasses of another of the resource's types."""
+    candidates = {t for t in types if t.startswith(MIG) or t in (ORG + "Membership", SKOS + "Concept",
+                                                                   SKOS + "ConceptScheme", ORG + "Role")}
+    return sorted(t for t in candidates if not any(t in ancestors.get(other, ()) for other in candidates - {t}))
+
+
+_ancestor_cache: dict[str, dict[str, set[str]]] = {}
+
+
+def ancestors_by_class(store, build_id) -> dict[str, set[str]]:
+    if build_id in _ancestor_cache:
+        return _ancestor_cache[build_id]
+    parents = defaultdict(set)
+    for child, parent in views.subclass_pairs(store):
+        parents[child].add(parent)
+    found = {}
+    for cls in list(parents):
+        seen, todo = set(), list(parents[cls])
+        while todo:
+            parent = todo.pop()
+            if parent not in seen:
+                seen.add(parent)
+                todo.extend(parents.get(parent, ()))
+        found[cls] = seen
+    _ancestor_cache.clear()
+    _ancestor_cache[build_id] = found
+    return found
+
+
+def wants_json_twin(path_suffix: bool) -> bool:
+    return path_suffix or request.args.get("format") == "json"
+
+
+# ------------------------------------------------------------------------------------------ home
+
+
+def home_view() -> dict:
+    store, build_id = _built()
+    counts = views.class_counts(store)
+    states_in_data = len(views.class_members(store, NamedNode(MIG + "State"), states_in_data_only=True))
+    entry_points = []
+    for local, title, blurb in ENTRY_POINTS:
+        count = states_in_data if local == "State" else counts.get(MIG + local, 0)
+        entry_points.append({"class": MIG + local, "title": title, "description": blurb, "count": count,
+                             "url": url_for("explorer.class_list", name=local)})
+    annotations = views.annotate(store, [NamedNode(c) for c in counts if c.startswith(MIG) or c.startswith(ORG)
+                                         or c.startswith(SKOS)])
+    # The ontology's own classes (and SKOS concepts); the rolified membership classes are a reasoning device.
+    shown = {cls for cls in annotations if (cls.startswith(MIG) and not cls.endswith("Membership"))
+             or cls == SKOS + "Concept"}
+    classes = sorted(({"class": cls, "label": annotations[cls].label, "count": count, "url": class_url(cls)}
+                      for cls, count in counts.items() if cls in shown),
+                     key=lambda row: (-row["count"], row["label"]))
+    known = views.sections(store, build_id)
+    per_graph = current_store().manifest.get("summary", {}).get("graphs", {})
+    documents = defaultdict(lambda: {"sections": 0, "statements": 0})
+    for graph, section in known.items():
+        documents[section.document]["sections"] += 1
+        documents[section.document]["statements"] += per_graph.get(graph, 0)
+    document_names = views.annotate(store, [NamedNode(d) for d in documents])
+    sources = [{"iri": iri, "label": document_names[iri].label, "url": local_url(iri), **figures}
+               for iri, figures in sorted(documents.items(), key=lambda item: document_names[item[0]].label)]
+    return {"build_id": build_id, "built_at": current_store().manifest.get("built_at"),
+            "statements": sum(per_graph.values()), "entry_points": entry_points, "classes": classes,
+            "sources": sources}
+
+
+@blueprint.get("/")
+def home():
+    return render_template("home.html", view=home_view(), json_url="/index.json")
+
+
+@blueprint.get("/index.json")
+@blueprint.get("/.json")
+def home_json():
+    return jsonify(home_view())
+
+
+# ----------------------------------------------------------------------------------------- search
+
+
+def search_view(text: str, limit: int) -> dict:
+    store, build_id = _built()
+    hits = views.search(store, build_id, text, limit=limit) if text.strip() else []
+    annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
+    ancestors = ancestors_by_class(store, build_id)
+    type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
+                                        if t.startswith(MIG)])
+    results = []
+    for iri, points, name in hits:
+        entry = ref(iri, annotations)
+        specific = most_specific(annotations[iri].types, ancestors)
+        entry.update({"score": points, "matched": name.text, "matched_language": name.language,
+                      "type": ", ".join(type_names[t].label for t in specific if t in type_names)})
+        results.append(entry)
+    return {"query": text, "count": len(results), "results": results}
+
+
+@blueprint.get("/search")
+def search():
+    text = request.args.get("q", "")
+    return render_template("search.html", view=search_view(text, 100),
+                           json_url=url_for("explorer.search_json", q=text))
+
+
+@blueprint.get("/search.json")
+def search_json():
+    try:
+        limit = max(1, min(100, int(request.args.get("limit", "20"))))
+    except ValueError:
+        abort(400, description="limit must be a whole number between 1 and 100")
+    return jsonify(search_view(request.args.get("q", ""), limit))
+
+
+# ------------------------------------------------------------------------------------- class lists
+
+SORTS = {"name": "name", "members": "members", "date": "date", "kind": "kind"}
+
+
+def _filter_node(kind: str, value: str) -> NamedNode:
+    """A filter value from the query string as a resource IRI (theme=asylum, region=asia, member=THA)."""
+    base = resource_base() + "id/"
+    path = {"theme": "theme/", "region": "region/", "member": "state/"}[kind]
+    try:
+        return NamedNode(base + path + value)
+    except ValueError:
+        abort(400, description=f"{value!r} is not a valid {kind}")
+
+
+def class_list_view(name: str) -> dict:
+    store, build_id = _built()
+    cls = class_iri(name)
+    if cls is None:
+        abort(404, description=f"There is no class {name!r} in the ontology.")
+    cls_node = NamedNode(cls)
+    show_all = request.args.get("all") == "1"
+    only_in_data = cls == MIG + "State" and not show_all
+    members = views.class_members(store, cls_node, states_in_data_only=only_in_data)
+    cls_annotation = views.annotate(store, [cls_node])[cls]
+    if not members and not cls_annotation.labels:
+        abort(404, description=f"There is no class {name!r} in the ontology.")
+    facets = views.facets(store, members)
+    annotations = views.annotate(store, [NamedNode(iri) for iri in members])
+    ancestors = ancestors_by_class(store, build_id)
+    filters = {kind: request.args.get(kind, "").strip() for kind in ("theme", "region", "member")}
+    chosen = {kind: _filter_node(kind, value).value for kind, value in filters.items() if value}
+    sort = SORTS.get(request.args.get("sort", "name"), "name")
+
+    facet_values = {"theme": set(), "region": set(), "member": set()}
+    rows = []
+    for iri in members:
+        own = facets.get(iri, {})
+        facet_values["theme"] |= own.get("theme", set())
+        facet_values["region"] |= own.get("region", set())
+        facet_values["member"] |= own.get("member", set())
+        if "theme" in chosen and chosen["theme"] not in own.get("theme", ()):
+            continue
+        if "region" in chosen and chosen["region"] not in own.get("region", ()):
+            continue
+        if "member" in chosen and chosen["member"] not in own.get("member", ()):
+            continue
+        rows.append((iri, own))
+    linked = {v for _, own in rows for key in ("theme", "region", "process", "agency of")
+              for v in own.get(key, ())} | set().union(*facet_values.values())
+    linked_names = views.annotate(store, [NamedNode(iri) for iri in linked])
+    type_iris = {t for iri in members for t in most_specific(annotations[iri].types, ancestors)}
+    type_names = views.annotate(store, [NamedNode(t) for t in type_iris])
+
+    items = []
+    for iri, own in rows:
+        annotation = annotations[iri]
+        specific = most_specific(annotation.types, ancestors)
+        dates = sorted(own.get("established", set()) | own.get("adopted", set()))
+        items.append({
+            **ref(iri, annotations),
+            "names": [text for text, _ in annotation.alternative_labels][:3],
+            "type": ", ".join(type_names[t].label for t in specific if t in type_names),
+            "themes": sorted((ref(t, linked_names) for t in own.get("theme", ())), key=lambda r: r["label"]),
+            "regions": sorted((ref(t, linked_names) for t in own.get("region", ())), key=lambda r: r["label"]),
+            "processes": sorted((ref(t, linked_names) for t in own.get("process", ())), key=lambda r: r["label"]),
+            "agency_of": sorted((ref(t, linked_names) for t in own.get("agency of", ())), key=lambda r: r["label"]),
+            "members": len(own.get("full member", ())),
+            "date": dates[0] if dates else None,
+        })
+    keys = {
+        "name": lambda item: item["label"].casefold(),
+        "members": lambda item: (-item["members"], item["label"].casefold()),
+        "date": lambda item: (item["date"] is None, item["date"] or "", item["label"].casefold()),
+        "kind": lambda item: (item["type"], item["label"].casefold()),
+    }
+    items.sort(key=keys[sort])
+
+    def options(kind):
+        return sorted(({"value": iri.rsplit("/", 1)[-1], "label": linked_names[iri].label}
+                       for iri in facet_values[kind] if iri in linked_names), key=lambda o: o["label"])
+
+    return {"class": cls, "name": name, "label": cls_annotation.label, "description": cls_annotation.comment,
+            "count": len(items), "total": len(members), "sort": sort, "filters": filters,
+            "options": {kind: options(kind) for kind in facet_values}, "all": show_all,
+            "states_note": only_in_data, "rows": items}
+
+
+@blueprint.get("/class/<name>")
+def class_list(name: str):
+    if name.endswith(".json"):
+        return jsonify(class_list_view(name[: -len(".json")]))
+    view = class_list_view(name)
+    args = {k: v for k, v in request.args.items()}
+    return render_template("class_list.html", view=view,
+                           json_url=url_for("explorer.class_list", name=name + ".json", **args))
+
+
+# ------------------------------------------------------------------------------------- entity pages
+
+
+def entity_view(resource: NamedNode) -> dict | None:
+    """Everything the entity page shows about one resource, as plain data (the page's .json twin)."""
+    store, build_id = _built()
+    statements = views.statements(store, resource)
+    if not statements.outgoing and not statements.incoming:
+        return None
+    iri = resource.value
+    known = views.sections(store, build_id)
+    shortcut_properties = views.shortcuts(store, build_id)
+    inverse = views.inverses(store, build_id)
+    memberships = views.memberships(store, resource)
+    figures = views.figures(store, resource)
+
+    linked = {iri}
+    for (predicate, term) in list(statements.outgoing) + list(statements.incoming):
+        linked.add(predicate)
+        if isinstance(term, NamedNode):
+            linked.add(term.value)
+    for membership in memberships:
+        linked |= {membership.member, membership.organization, membership.role}
+    for figure in figures:
+        linked |= {x for x in (figure.measure, figure.qualifier) if x}
+    annotations = views.annotate(store, [NamedNode(x) for x in linked])
+    me = annotations[iri]
+    ancestors = ancestors_by_class(store, build_id)
+    asserted_types = {term.value for (predicate, term), graphs in statements.outgoing.items()
+                      if predicate == views.RDF_TYPE and graphs - {views.INFERRED_GRAPH.value}}
+    specific = most_specific(asserted_types or me.types, ancestors) or sorted(asserted_types or me.types)
+    type_names = views.annotate(store, [NamedNode(t) for t in specific])
+    kind, kind_title, colour = kind_of(me.types)
+
+    def hidden(predicate: str) -> bool:
+        return (predicate in views.HEADER_PREDICATES or predicate in views.MEMBERSHIP_PREDICATES
+                or predicate in views.OBSERVATION_PREDICATES or predicate in shortcut_properties
+                or bool(views.TECHNICAL.match(predicate)))
+
+    def group(entries, direction):
+        groups = defaultdict(list)
+        for (predicate, term), graphs in entries.items():
+            if hidden(predicate):
+                continue
+            if direction == "in" and any((inv, term) in statements.outgoing for inv in inverse.get(predicate, ())):
+                continue  # already shown as the outgoing inverse (e.g. "supplemented by" for "supplements")
+            value = ref(term.value, annotations) if isinstance(term, NamedNode) else (
+                literal_ref(term) if isinstance(term, Literal) else {"value": "(blank node)"})
+            if isinstance(term, NamedNode) and not term.value.startswith(resource_base()):
+                value["external"] = term.value not in annotations or not annotations[term.value].labels
+                if value["external"]:
+                    value["label"] = term.value  # a web address is best shown as itself
+            value["sources"] = sources_for(graphs, known)
+            value["inferred"] = graphs <= {views.INFERRED_GRAPH.value}
+            groups[predicate].append(value)
+        result = []
+        for predicate, values in groups.items():
+            annotation = annotations.get(predicate) or views.Annotation(predicate)
+            values.sort(key=lambda v: (v.get("label") or v.get("value") or "").casefold())
+            result.append({"property": predicate, "label": annotation.label, "description": annotation.comment,
+                           "url": local_url(predicate), "count": len(values), "entries": values,
+                           "literal": all("label" not in v for v in values)})
+        result.sort(key=lambda g: (not g["literal"], g["label"].casefold()))
+        return result
+
+    def membership_row(membership, counterpart):
+        return {**ref(counterpart, annotations), "role": ref(membership.role, annotations),
+                "membership": local_url(membership.iri), "start": membership.start, "end": membership.end,
+                "remit": membership.remit, "sources": sources_for(membership.graphs, known)}
+
+    roles_held_in = defaultdict(list)
+    memberships_held = []
+    for membership in memberships:
+        if membership.organization == iri:
+            roles_held_in[membership.role].append(membership_row(membership, membership.member))
+        if membership.member == iri:
+            memberships_held.append(membership_row(membership, membership.organization))
+
+    def role_rank(role_iri):
+        tail = role_iri.rsplit("/", 1)[-1]
+        return ROLE_ORDER.index(tail) if tail in ROLE_ORDER else len(ROLE_ORDER)
+
+    participants = [{"role": ref(role, annotations), "count": len(rows),
+                     "members": sorted(rows, key=lambda r: r["label"].casefold())}
+                    for role, rows in sorted(roles_held_in.items(), key=lambda item: role_rank(item[0]))]
+    memberships_held.sort(key=lambda r: (r["label"].casefold(), role_rank(r["role"]["iri"])))
+
+    figure_rows = [{"measure": ref(f.measure, annotations) if f.measure else None, "value": f.value,
+                    "qualifier": annotations[f.qualifier].label if f.qualifier else None,
+                    "exact": (f.qualifier or "").endswith("/exact"),
+                    "as_of": f.as_of, "url": local_url(f.iri), "sources": sources_for(f.graphs, known)}
+                   for f in figures]
+
+    all_graphs = set().union(*statements.outgoing.values(), *statements.incoming.values())
+    cited = {}
+    for graph in sorted(all_graphs):
+        source = views.source_of(graph, known)
+        if source.kind == "section":
+            cited[graph] = source_ref(source)
+
+    networks = [{"title": "Ego network", "url": url_for("networks.ego", path=iri_path(iri))}]
+    if participants:
+        networks.insert(0, {"title": "Members and roles", "url": url_for("networks.members", path=iri_path(iri))})
+    if memberships_held and MIG + "State" in me.types:
+        networks.insert(0, {"title": "Processes of this state",
+                            "url": url_for("networks.state_processes", path=iri_path(iri))})
+    if MIG + "Instrument" in me.types:
+        networks.insert(0, {"title": "Instrument lineage", "url": url_for("networks.lineage", focus=iri_path(iri))})
+
+    document = None
+    if MIG + "SourceDocument" in me.types:
+        contents = views.section_contents(store, resource)
+        described = {subject for rows in contents.values() for subject, _ in rows}
+        names = views.annotate(store, [NamedNode(s) for s in described])
+        document = []
+        for graph, rows in sorted(contents.items(), key=lambda item: _section_order(item[0])):
+            source = views.source_of(graph, known)
+            document.append({"anchor": graph.split("#", 1)[-1] if "#" in graph else graph, "graph": graph,
+                             "label": source.label, "title": source.title,
+                             "resources": sorted(({**ref(s, names), "statements": n} for s, n in rows),
+                                                 key=lambda r: r["label"].casefold())})
+
+    return {
+        "iri": iri, "url": local_url(iri), "label": me.label,
+        "names": [{"text": text, "language": language} for text, language in me.alternative_labels],
+        "description": me.comment,
+        "types": [{"iri": t, "label": type_names[t].label, "url": class_url(t)} for t in specific],
+        "kind": kind, "kind_title": kind_title, "colour": colour,
+        "participants": participants, "memberships": memberships_held, "figures": figure_rows,
+        "facts": [g for g in group(statements.outgoing, "out") if g["literal"]],
+        "outgoing": [g for g in group(statements.outgoing, "out") if not g["literal"]],
+        "incoming": group(statements.incoming, "in"),
+        "sources": list(cited.values()), "networks": networks, "sections": document,
+    }
+
+
+def _section_order(graph: str):
+    tail = graph.split("#", 1)[-1]
+    parts = [int(p) if p.isdigit() else p for p in tail.replace("s", "", 1).split(".")] if tail[:1] == "s" else [tail]
+    return [(0, p) if isinstance(p, int) else (1, p) for p in parts]
+
+
+def iri_path(iri: str) -> str:
+    """The path of a resource under the resource base ("id/colombo-process")."""
+    base = resource_base()
+    return iri[len(base):] if iri.startswith(base) else iri
+
+
+def render_entity(resource: NamedNode, formats: list[tuple[str, str, str]]):
+    """The HTML entity page (used by /id/… and /source/… for browsers); None if the resource is unknown."""
+    view = entity_view(resource)
+    if view is None:
+        return None
+    return render_template("entity.html", view=view, formats=formats,
+                           json_url=next((url for label, url, _ in formats if label == "JSON"), None))
+

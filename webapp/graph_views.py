@@ -1,0 +1,631 @@
+"""The SPARQL the explorer's pages need (labels, statements, memberships, figures, class lists, search, network edges), in one place.
+
+Every query binds its inputs with pyoxigraph `substitutions` or a VALUES block built from NamedNodes the
+store itself returned (or that pyoxigraph validated), never by pasting request text into query text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pyoxigraph import Literal, NamedNode, Store, Variable
+
+from migkg.namespaces import (DCTERMS, FOAF, INFERRED_GRAPH, MIG, ONTOLOGY_GRAPH, ORG, PREFIXES, RDF, RDFS,
+                              REFERENCE_GRAPH, SHAPES_GRAPH, SKOS, SOURCES_GRAPH)
+
+RDF_TYPE = RDF + "type"
+LABEL = RDFS + "label"
+COMMENT = RDFS + "comment"
+PREF_LABEL = SKOS + "prefLabel"
+ALT_LABEL = SKOS + "altLabel"
+TITLE = DCTERMS + "title"
+NAME = FOAF + "name"
+MEMBERSHIP = ORG + "Membership"
+OBSERVATION = MIG + "Observation"
+
+# Shown in the page header, not again among the relations.
+HEADER_PREDICATES = {RDF_TYPE, LABEL, COMMENT, PREF_LABEL, ALT_LABEL}
+# Links to and from membership nodes and observations: shown as the Participation and Figures tables.
+MEMBERSHIP_PREDICATES = {ORG + "member", ORG + "organization", ORG + "hasMembership", MIG + "membership"}
+OBSERVATION_PREDICATES = {MIG + "observedEntity", MIG + "hasObservation"}
+# Technical self-links that exist only so that OWL property chains can pick memberships by role.
+TECHNICAL = re.compile(re.escape(MIG) + r"is\w+Membership$")
+
+LABEL_RANK = {LABEL: 0, PREF_LABEL: 1, NAME: 2, TITLE: 3, ALT_LABEL: 4}
+
+
+def select(store: Store, text: str, **bindings):
+    """Run a query over the union of all graphs with the project's prefixes and `bindings` substituted."""
+    substitutions = {Variable(name): value for name, value in bindings.items()}
+    return store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=substitutions)
+
+
+_query = select
+
+
+def _values(nodes) -> str:
+    """A VALUES body from NamedNodes; NamedNode has already refused any character that could end the IRI."""
+    return " ".join(str(node) for node in nodes if isinstance(node, NamedNode))
+
+
+def _literal_value(term) -> str | None:
+    return term.value if term is not None else None
+
+
+# ---------------------------------------------------------------------------------------------- labels
+
+
+@dataclass
+class Annotation:
+    """What the explorer needs to show a link to a resource: its labels, one-line description and types."""
+
+    iri: str
+    labels: list[tuple[str, str, str]] = field(default_factory=list)  # (predicate, text, language)
+    comments: list[tuple[str, str]] = field(default_factory=list)  # (text, language)
+    types: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        if not self.labels:
+            return fallback_label(self.iri)
+
+        def rank(entry):
+            predicate, _, language = entry
+            return (language not in ("en", ""), LABEL_RANK.get(predicate, 9), language != "en")
+
+        return min(self.labels, key=rank)[1]
+
+    @property
+    def alternative_labels(self) -> list[tuple[str, str]]:
+        """Every other name (other languages, acronyms, former names), without repeats."""
+        best, seen, names = self.label, set(), []
+        for predicate, text, language in sorted(self.labels, key=lambda e: (LABEL_RANK.get(e[0], 9), e[2])):
+            if text != best and text not in seen and predicate != TITLE:
+                seen.add(text)
+                names.append((text, language))
+        return names
+
+    @property
+    def comment(self) -> str | None:
+        if not self.comments:
+            return None
+        english = [text for text, language in self.comments if language in ("en", "")]
+        return (english or [self.comments[0][0]])[0]
+
+
+def fallback_label(iri: str) -> str:
+    """A readable name for an IRI that has no label: its last segment, un-hyphenated."""
+    tail = re.split(r"[#/]", iri.rstrip("/#"))[-1] or iri
+    if re.fullmatch(r"[A-Z]{3}", tail):
+        return tail
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", tail).replace("-", " ").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+ANNOTATE = """
+SELECT ?resource ?predicate ?value WHERE {
+  VALUES ?resource { %s }
+  VALUES ?predicate { rdfs:label skos:prefLabel skos:altLabel dcterms:title foaf:name rdfs:comment rdf:type }
+  ?resource ?predicate ?value .
+}"""
+
+
+def annotate(store: Store, iris) -> dict[str, Annotation]:
+    """Labels, descriptions and types (asserted and inferred) for many resources in one query."""
+    nodes = {iri if isinstance(iri, NamedNode) else NamedNode(iri) for iri in iris}
+    found = {node.value: Annotation(node.value) for node in nodes}
+    if not nodes:
+        return found
+    for row in _query(store, ANNOTATE % _values(nodes)):
+        entry = found[row["resource"].value]
+        predicate, value = row["predicate"].value, row["value"]
+        if predicate == RDF_TYPE:
+            entry.types.add(value.value)
+        elif not isinstance(value, Literal):
+            continue
+        elif predicate == COMMENT:
+            if (value.value, value.language or "") not in entry.comments:
+                entry.comments.append((value.value, value.language or ""))
+        elif (predicate, value.value, value.language or "") not in entry.labels:
+            entry.labels.append((predicate, value.value, value.language or ""))
+    return found
+
+
+# --------------------------------------------------------------------------------------- provenance
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a statement comes from: a source section (with its document), the reasoner or the ISO list."""
+
+    graph: str
+    kind: str  # "section", "inferred", "reference", "ontology"
+    label: str
+    title: str = ""
+    document: str | None = None
+    document_label: str = ""
+
+
+SECTIONS = """
+SELECT ?section ?sectionLabel ?title ?label ?document ?documentLabel WHERE {
+  GRAPH <%s> {
+    ?section dcterms:isPartOf ?document .
+    OPTIONAL { ?section mig:sectionLabel ?sectionLabel }
+    OPTIONAL { ?section dcterms:title ?title }
+    OPTIONAL { ?section rdfs:label ?label }
+    OPTIONAL { ?document rdfs:label ?documentLabel }
+  }
+}""" % SOURCES_GRAPH.value
+
+_sections_cache: dict[str, dict[str, Source]] = {}
+_cache_lock = threading.Lock()
+
+
+def sections(store: Store, build_id: str) -> dict[str, Source]:
+    """Every source section described in the sources graph, by graph IRI (cached per build)."""
+    with _cache_lock:
+        if build_id in _sections_cache:
+            return _sections_cache[build_id]
+    found = {}
+    for row in _query(store, SECTIONS):
+        iri = row["section"].value
+        number = _literal_value(row["sectionLabel"])
+        document_label = _literal_value(row["documentLabel"]) or fallback_label(row["document"].value)
+        found[iri] = Source(
+            graph=iri, kind="section",
+            label=f"§ {number}" if number else (_literal_value(row["label"]) or fallback_label(iri)),
+            title=_literal_value(row["title"]) or _literal_value(row["label"]) or "",
+            document=row["document"].value, document_label=document_label)
+    with _cache_lock:
+        _sections_cache.clear()
+        _sections_cache[build_id] = found
+    return found
+
+
+def source_of(graph: str, known: dict[str, Source]) -> Source:
+    if graph in known:
+        return known[graph]
+    if graph == INFERRED_GRAPH.value:
+        return Source(graph, "inferred", "inferred",
+                      "derived by the OWL 2 RL reasoner from the asserted statements")
+    if graph == REFERENCE_GRAPH.value:
+        return Source(graph, "reference", "ISO 3166 (pycountry)", "ISO 3166-1 country list, from pycountry")
+    if graph == ONTOLOGY_GRAPH.value:
+        return Source(graph, "ontology", "ontology", "the migkg ontology")
+    if graph == SOURCES_GRAPH.value:
+        return Source(graph, "ontology", "source list", "descriptions of the source documents")
+    return Source(graph, "section", fallback_label(graph))
+
+
+# --------------------------------------------------------------------------------------- statements
+
+EXISTS = "ASK { { $resource ?p ?o } UNION { ?s ?p $resource } }"
+
+OUTGOING = """
+SELECT $resource ?predicate ?object ?graph WHERE {
+  GRAPH ?graph { $resource ?predicate ?object }
+  FILTER(?graph != <%s>)
+}""" % SHAPES_GRAPH.value
+
+INCOMING = """
+SELECT $resource ?subject ?predicate ?graph WHERE {
+  GRAPH ?graph { ?subject ?predicate $resource }
+  FILTER(?graph != <%s>)
+}""" % SHAPES_GRAPH.value
+
+
+def exists(store: Store, resource: NamedNode) -> bool:
+    return bool(_query(store, EXISTS, resource=resource))
+
+
+@dataclass
+class Statements:
+    """A resource's statements with the graphs that hold them: {(predicate, term): {graph IRIs}}."""
+
+    outgoing: dict[tuple[str, object], set[str]]
+    incoming: dict[tuple[str, object], set[str]]
+
+
+def statements(store: Store, resource: NamedNode) -> Statements:
+    outgoing, incoming = defaultdict(set), defaultdict(set)
+    for row in _query(store, OUTGOING, resource=resource):
+        outgoing[(row["predicate"].value, row["object"])].add(row["graph"].value)
+    for row in _query(store, INCOMING, resource=resource):
+        incoming[(row["predicate"].value, row["subject"])].add(row["graph"].value)
+    return Statements(dict(outgoing), dict(incoming))
+
+
+SHORTCUTS = """
+SELECT DISTINCT ?property WHERE {
+  GRAPH <%s> {
+    { ?property owl:propertyChainAxiom ?chain } UNION { ?shortcut owl:propertyChainAxiom ?chain ; owl:inverseOf ?property }
+    UNION { ?shortcut owl:propertyChainAxiom ?chain . ?property owl:inverseOf ?shortcut }
+  }
+}""" % ONTOLOGY_GRAPH.value
+
+_shortcut_cache: dict[str, set[str]] = {}
+
+
+def shortcuts(store: Store, build_id: str) -> set[str]:
+    """Properties the reasoner derives from memberships (mig:hasMember, mig:memberOf, …) and their inverses."""
+    with _cache_lock:
+        if build_id in _shortcut_cache:
+            return _shortcut_cache[build_id]
+    found = {row["property"].value for row in _query(store, SHORTCUTS)}
+    with _cache_lock:
+        _shortcut_cache.clear()
+        _shortcut_cache[build_id] = found
+    return found
+
+
+INVERSES = """
+SELECT ?property ?inverse WHERE {
+  GRAPH <%s> { { ?property owl:inverseOf ?inverse } UNION { ?inverse owl:inverseOf ?property } }
+}""" % ONTOLOGY_GRAPH.value
+
+_inverse_cache: dict[str, dict[str, set[str]]] = {}
+
+
+def inverses(store: Store, build_id: str) -> dict[str, set[str]]:
+    """property -> its inverses, so that an incoming link already shown as an outgoing inverse is not shown twice."""
+    with _cache_lock:
+        if build_id in _inverse_cache:
+            return _inverse_cache[build_id]
+    found = defaultdict(set)
+    for row in _query(store, INVERSES):
+        found[row["property"].value].add(row["inverse"].value)
+    with _cache_lock:
+        _inverse_cache.clear()
+        _inverse_cache[build_id] = dict(found)
+    return dict(found)
+
+
+# ---------------------------------------------------------------------------------------- memberships
+
+
+@dataclass
+class Membership:
+    iri: str
+    member: str
+    organization: str
+    role: str
+    graphs: set[str] = field(default_factory=set)
+    start: str | None = None
+    end: str | None = None
+    remit: str | None = None
+
+
+MEMBERSHIPS = """
+SELECT $resource ?membership ?member ?organization ?role ?graph ?start ?end ?remit WHERE {
+  GRAPH ?graph { ?membership org:member ?member ; org:organization ?organization }
+  ?membership org:role ?role .
+  FILTER(?member = $resource || ?organization = $resource)
+  OPTIONAL { ?membership mig:startDate ?start }
+  OPTIONAL { ?membership mig:endDate ?end }
+  OPTIONAL { ?membership mig:remit ?remit }
+}"""
+
+
+def memberships(store: Store, resource: NamedNode) -> list[Membership]:
+    """Memberships held in `resource` and by `resource`, with the graphs that state them."""
+    found: dict[tuple[str, str], Membership] = {}
+    for row in _query(store, MEMBERSHIPS, resource=resource):
+        key = (row["membership"].value, row["role"].value)
+        entry = found.setdefault(key, Membership(
+            row["membership"].value, row["member"].value, row["organization"].value, row["role"].value,
+            start=_literal_value(row["start"]), end=_literal_value(row["end"]), remit=_literal_value(row["remit"])))
+        entry.graphs.add(row["graph"].value)
+    return list(found.values())
+
+
+# ---------------------------------------------------------------------------------------- figures
+
+
+@dataclass
+class Figure:
+    iri: str
+    measure: str | None
+    value: str
+    as_of: str | None
+    qualifier: str | None
+    graphs: set[str] = field(default_factory=set)
+
+
+FIGURES = """
+SELECT $resource ?observation ?measure ?value ?asOf ?qualifier ?graph WHERE {
+  GRAPH ?graph { ?observation mig:observedEntity $resource }
+  ?observation mig:value ?value .
+  OPTIONAL { ?observation mig:measure ?measure }
+  OPTIONAL { ?observation mig:asOf ?asOf }
+  OPTIONAL { ?observation mig:valueQualifier ?qualifier }
+} ORDER BY ?measure DESC(?asOf)"""
+
+
+def figures(store: Store, resource: NamedNode) -> list[Figure]:
+    """Dated figures (mig:Observation) about a resource, each with the graphs that state it."""
+    found: dict[str, Figure] = {}
+    for row in _query(store, FIGURES, resource=resource):
+        iri = row["observation"].value
+        entry = found.setdefault(iri, Figure(
+            iri, _literal_value(row["measure"]), row["value"].value, _literal_value(row["asOf"]),
+            _literal_value(row["qualifier"])))
+        entry.graphs.add(row["graph"].value)
+    return list(found.values())
+
+
+# ------------------------------------------------------------------------------------ source documents
+
+SECTION_CONTENTS = """
+SELECT $document ?section ?subject (COUNT(*) AS ?statements) WHERE {
+  GRAPH <%s> { ?section dcterms:isPartOf $document }
+  GRAPH ?section { ?subject ?p ?o }
+  FILTER NOT EXISTS { GRAPH ?section { ?subject a ?type FILTER(?type IN (org:Membership, mig:Observation)) } }
+} GROUP BY $document ?section ?subject""" % SOURCES_GRAPH.value
+
+
+def section_contents(store: Store, document: NamedNode) -> dict[str, list[tuple[str, int]]]:
+    """For each section of a source document, the resources it describes and how many statements it makes."""
+    found = defaultdict(list)
+    for row in _query(store, SECTION_CONTENTS, document=document):
+        found[row["section"].value].append((row["subject"].value, int(row["statements"].value)))
+    return dict(found)
+
+
+HASH_DESCRIPTIONS = """
+SELECT $document ?section ?predicate ?object WHERE {
+  GRAPH <%s> { ?section dcterms:isPartOf $document ; ?predicate ?object }
+}""" % SOURCES_GRAPH.value
+
+
+def section_descriptions(store: Store, document: NamedNode) -> list[tuple[NamedNode, NamedNode, object]]:
+    """The statements describing a document's sections (hash IRIs of the document's IRI)."""
+    return [(row["section"], NamedNode(row["predicate"].value), row["object"])
+            for row in _query(store, HASH_DESCRIPTIONS, document=document)]
+
+
+# ------------------------------------------------------------------------------------- resource RDF
+
+DESCRIBE = """
+CONSTRUCT { $resource ?p ?o . ?s ?q $resource . ?linked rdfs:label ?label . ?linked skos:altLabel ?alt }
+WHERE {
+  { $resource ?p ?o }
+  UNION { ?s ?q $resource }
+  UNION { { $resource ?any ?linked } UNION { ?linked ?any $resource }
+          FILTER(isIRI(?linked) && ?linked != $resource)
+          { ?linked rdfs:label ?label } UNION { ?linked skos:altLabel ?alt } }
+}"""
+
+
+def resource_triples(store: Store, resource: NamedNode) -> list:
+    """The RDF of a resource: its outgoing and incoming statements and the labels of what it links to."""
+    return list(_query(store, DESCRIBE, resource=resource))
+
+
+# ------------------------------------------------------------------------------------------- search
+
+
+def normalise(text: str) -> str:
+    """Case-, accent- and punctuation-blind form of a label: "Análisis-Zentrum" -> "analisis zentrum"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^\w]+", " ", plain.casefold()).split())
+
+
+@dataclass(frozen=True)
+class Name:
+    resource: str
+    text: str
+    language: str
+    predicate: str
+    normalised: str
+
+
+# Memberships and observations have labels too ("Thailand — member, Colombo Process"), but a search for
+# Thailand should find Thailand: they are reached from the pages of what they link.
+SEARCHABLE = """
+SELECT ?resource ?predicate ?text WHERE {
+  VALUES ?predicate { rdfs:label skos:prefLabel skos:altLabel foaf:name skos:notation }
+  GRAPH ?graph { ?resource ?predicate ?text }
+  FILTER(isIRI(?resource) && isLiteral(?text) && ?graph NOT IN (<%s>, <%s>))
+  FILTER(!STRSTARTS(STR(?resource), STR(mig:)))
+  FILTER NOT EXISTS { ?resource a ?auxiliary FILTER(?auxiliary IN (org:Membership, mig:Observation)) }
+}""" % (SHAPES_GRAPH.value, ONTOLOGY_GRAPH.value)
+
+SEARCHABLE_CONCEPTS = """
+SELECT ?resource ?predicate ?text WHERE {
+  VALUES ?predicate { rdfs:label skos:prefLabel skos:altLabel }
+  GRAPH <%s> { ?resource ?predicate ?text . ?resource a ?type }
+  FILTER(isIRI(?resource) && isLiteral(?text) && !STRSTARTS(STR(?resource), STR(mig:)))
+}""" % ONTOLOGY_GRAPH.value
+
+_search_cache: dict[str, list[Name]] = {}
+
+
+def names(store: Store, build_id: str) -> list[Name]:
+    """Every name of every resource (labels, alternative labels, ISO codes), normalised; cached per build."""
+    with _cache_lock:
+        if build_id in _search_cache:
+            return _search_cache[build_id]
+    found = set()
+    for query in (SEARCHABLE, SEARCHABLE_CONCEPTS):
+        for row in _query(store, query):
+            text = row["text"]
+            found.add(Name(row["resource"].value, text.value, text.language or "", row["predicate"].value,
+                           normalise(text.value)))
+    index = sorted(found, key=lambda name: (name.resource, name.predicate, name.text))
+    with _cache_lock:
+        _search_cache.clear()
+        _search_cache[build_id] = index
+    return index
+
+
+def score(query: str, name: Name) -> int:
+    """How well a normalised query matches one name; 0 means no match."""
+    if not query:
+        return 0
+    text = name.normalised
+    if text == query:
+        return 100
+    words = text.split()
+    tokens = query.split()
+    if text.startswith(query):
+        return 80
+    if all(any(word.startswith(token) for word in words) for token in tokens):
+        return 60
+    if query in text:
+        return 40
+    initials = "".join(word[0] for word in words if len(word) > 3 or word.isupper())
+    if len(query) >= 3 and " " not in query and initials.startswith(query):
+        return 30
+    return 0
+
+
+def search(store: Store, build_id: str, text: str, limit: int = 50) -> list[tuple[str, int, Name]]:
+    """Resources whose names match `text`, best first: (resource IRI, score, the name that matched)."""
+    query = normalise(text)
+    best: dict[str, tuple[int, Name]] = {}
+    for name in names(store, build_id):
+        points = score(query, name)
+        if points and (name.resource not in best or points > best[name.resource][0]):
+            best[name.resource] = (points, name)
+    ranked = sorted(best.items(), key=lambda item: (-item[1][0], len(item[1][1].text), item[1][1].text))
+    return [(resource, points, name) for resource, (points, name) in ranked[:limit]]
+
+
+# ---------------------------------------------------------------------------------------- class lists
+
+CLASS_MEMBERS = """
+SELECT $class ?resource WHERE { ?resource a $class FILTER(isIRI(?resource)) }"""
+
+STATES_IN_DATA = """
+SELECT DISTINCT ?resource WHERE {
+  ?resource a mig:State .
+  GRAPH ?graph { { ?resource ?p ?o } UNION { ?s ?q ?resource } }
+  FILTER(?graph NOT IN (<%s>, <%s>, <%s>, <%s>))
+}""" % (REFERENCE_GRAPH.value, INFERRED_GRAPH.value, ONTOLOGY_GRAPH.value, SHAPES_GRAPH.value)
+
+LIST_FACETS = """
+SELECT ?resource ?facet ?value WHERE {
+  VALUES ?resource { %s }
+  {
+    ?resource mig:addressesTheme ?value BIND("theme" AS ?facet)
+  } UNION {
+    ?resource mig:coversRegion ?value BIND("region" AS ?facet)
+  } UNION {
+    ?membership org:organization ?resource ; org:member ?value ; org:role ?role .
+    ?value a mig:State BIND("member" AS ?facet)
+  } UNION {
+    ?membership org:member ?resource ; org:organization ?value BIND("process" AS ?facet)
+  } UNION {
+    ?membership org:organization ?resource ; org:member ?value ; org:role <https://w3id.org/migkg/id/role/member>
+    BIND("full member" AS ?facet)
+  } UNION {
+    ?resource mig:establishedIn ?value BIND("established" AS ?facet)
+  } UNION {
+    ?resource mig:adoptedOn ?value BIND("adopted" AS ?facet)
+  } UNION {
+    ?resource mig:agencyOf ?value BIND("agency of" AS ?facet)
+  } UNION {
+    ?resource skos:inScheme ?value BIND("scheme" AS ?facet)
+  }
+}"""
+
+
+def class_members(store: Store, cls: NamedNode, states_in_data_only: bool = False) -> list[str]:
+    if states_in_data_only:
+        return sorted({row["resource"].value for row in _query(store, STATES_IN_DATA)})
+    return sorted({row["resource"].value for row in _query(store, CLASS_MEMBERS, **{"class": cls})})
+
+
+def facets(store: Store, resources: list[str]) -> dict[str, dict[str, set[str]]]:
+    """resource -> facet name -> values (themes, regions, member states, processes, dates) for class lists."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for start in range(0, len(resources), 400):
+        chunk = [NamedNode(iri) for iri in resources[start:start + 400]]
+        for row in _query(store, LIST_FACETS % _values(chunk)):
+            found[row["resource"].value][row["facet"].value].add(row["value"].value)
+    return found
+
+
+CLASSES = """
+SELECT ?class (COUNT(DISTINCT ?resource) AS ?resources) WHERE {
+  ?resource a ?class .
+  FILTER(isIRI(?resource))
+} GROUP BY ?class"""
+
+
+def class_counts(store: Store) -> dict[str, int]:
+    return {row["class"].value: int(row["resources"].value) for row in _query(store, CLASSES)}
+
+
+SUBCLASSES = """
+SELECT ?class ?parent WHERE { GRAPH <%s> { ?class rdfs:subClassOf ?parent FILTER(isIRI(?parent)) } }""" % (
+    ONTOLOGY_GRAPH.value)
+
+
+def subclass_pairs(store: Store) -> list[tuple[str, str]]:
+    return [(row["class"].value, row["parent"].value) for row in _query(store, SUBCLASSES)]
+
+
+# --------------------------------------------------------------------------------------- networks
+
+# Asserted links between resources (inferred inverses and shortcuts would draw every link twice).
+LINKS = """
+SELECT DISTINCT ?subject ?predicate ?object WHERE {
+  VALUES ?node { %s }
+  GRAPH ?graph {
+    { ?node ?predicate ?object BIND(?node AS ?subject) } UNION { ?subject ?predicate ?node BIND(?node AS ?object) }
+  }
+  FILTER(isIRI(?subject) && isIRI(?object) && ?subject != ?object)
+  FILTER(?graph NOT IN (<%s>, <%s>, <%s>, <%s>, <%s>))
+  FILTER(?predicate NOT IN (rdf:type, org:member, org:organization, org:role, mig:observedEntity, foaf:homepage,
+                            dcterms:source, skos:inScheme, mig:measure, mig:valueQualifier))
+}""" % ("%s", INFERRED_GRAPH.value, ONTOLOGY_GRAPH.value, SHAPES_GRAPH.value, REFERENCE_GRAPH.value,
+        SOURCES_GRAPH.value)
+
+MEMBERSHIP_LINKS = """
+SELECT DISTINCT ?member ?organization ?role WHERE {
+  VALUES ?node { %s }
+  ?membership org:member ?member ; org:organization ?organization ; org:role ?role .
+  FILTER(?member = ?node || ?organization = ?node)
+}"""
+
+
+def links(store: Store, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
+    """(subject, predicate, object) asserted between the given nodes and their neighbours, memberships collapsed."""
+    found = []
+    if not nodes:
+        return found
+    for row in _query(store, LINKS % _values(nodes)):
+        found.append((row["subject"].value, row["predicate"].value, row["object"].value))
+    return found + membership_links(store, nodes)
+
+
+def membership_links(store: Store, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
+    """(member, role, organization) for every membership held by or in the given nodes."""
+    if not nodes:
+        return []
+    return [(row["member"].value, row["role"].value, row["organization"].value)
+            for row in _query(store, MEMBERSHIP_LINKS % _values(nodes))]
+
+
+LINEAGE = """
+SELECT DISTINCT ?subject ?predicate ?object WHERE {
+  VALUES ?predicate { mig:supplements mig:implements dcterms:isPartOf mig:succeeded mig:adoptedAt mig:setOutIn }
+  ?subject ?predicate ?object .
+  { ?subject a mig:Instrument } UNION { ?object a mig:Instrument }
+}"""
+
+
+def lineage(store: Store) -> list[tuple[str, str, str]]:
+    """Links between instruments: protocols to conventions, action plans to declarations, parts to wholes."""
+    return [(row["subject"].value, row["predicate"].value, row["object"].value) for row in _query(store, LINEAGE)]
+
+
+def is_membership_or_observation(types: set[str]) -> bool:
+    return MEMBERSHIP in types or OBSERVATION in types
+

@@ -1,0 +1,201 @@
+"""Network pictures (pyvis/vis-network, fully offline): a process's members, a state's processes, instrument lineage, ego networks.
+
+pyvis builds the node, edge and option objects; the page is our own template, which loads vis-network from
+this app (the copy inside the pyvis package) and passes every text as data, so nothing reaches the page as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyvis
+from flask import Blueprint, abort, jsonify, render_template, request, send_from_directory, url_for
+from pyoxigraph import NamedNode
+from pyvis.network import Network
+
+from . import explorer
+from . import graph_views as views
+from .store_access import current_store
+
+blueprint = Blueprint("networks", __name__)
+
+VIS_NETWORK_DIR = Path(pyvis.__file__).resolve().parent / "lib" / "vis-9.1.2"
+MAX_NODES = 150
+MAX_DEPTH = 3
+
+OPTIONS = {
+    "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 14, "face": "system-ui, sans-serif",
+                                                          "strokeWidth": 3, "strokeColor": "#ffffff"}},
+    "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.5}}, "color": {"color": "#9aa5b1",
+                                                                                   "highlight": "#1d2733"},
+              "font": {"size": 11, "color": "#5b6877", "strokeWidth": 3, "align": "middle"},
+              "smooth": {"enabled": True, "type": "dynamic"}},
+    "physics": {"solver": "forceAtlas2Based",
+                "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 120, "avoidOverlap": 0.4},
+                "stabilization": {"enabled": True, "iterations": 400, "fit": True}},
+    "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": True},
+}
+
+
+@blueprint.get("/vendor/vis-network/<path:filename>")
+def vis_network(filename: str):
+    """vis-network's script and styles, served from the pyvis package itself: no CDN."""
+    if filename not in ("vis-network.min.js", "vis-network.css"):
+        abort(404)
+    return send_from_directory(VIS_NETWORK_DIR, filename, max_age=86400)
+
+
+def _short(annotation: views.Annotation) -> str:
+    """Node caption: the acronym when there is one (IOM, IGC), else the name, cut to fit a drawing."""
+    acronyms = [text for text, _ in annotation.alternative_labels if text.isupper() and 2 <= len(text) <= 10]
+    text = acronyms[0] if acronyms else short_name(annotation)
+    return text if len(text) <= 34 else text[:32].rstrip() + "…"
+
+
+def short_name(annotation: views.Annotation) -> str:
+    """The name to put in a title: a long official name gives way to its common short name (Colombo Process)."""
+    shorter = sorted((text for text, language in annotation.alternative_labels
+                      if language in ("en", "") and len(text) < len(annotation.label)), key=len)
+    if len(annotation.label) > 50 and shorter and len(shorter[-1]) > 3:
+        return shorter[-1]
+    return annotation.label
+
+
+def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), truncated=False) -> dict:
+    """Nodes coloured by kind and edges labelled by property or role, as vis-network data via pyvis."""
+    store = current_store().store
+    iris = {focus} if focus else set()
+    for subject, predicate, obj in links:
+        iris |= {subject, obj}
+    iris |= set(extra_nodes)
+    predicates = {predicate for _, predicate, _ in links}
+    annotations = views.annotate(store, [NamedNode(i) for i in iris | predicates])
+    iris = {i for i in iris if not views.is_membership_or_observation(annotations[i].types)}
+
+    net = Network(directed=True, height="640px", width="100%", cdn_resources="remote")
+    kinds_used = set()
+    for iri in sorted(iris):
+        annotation = annotations[iri]
+        kind, kind_title, colour = explorer.kind_of(annotation.types)
+        kinds_used.add(kind)
+        # Plain text only: vis-network shows a string title with innerText, never as HTML.
+        tooltip = "\n".join(x for x in (annotation.label, kind_title, annotation.comment or "") if x)
+        net.add_node(explorer.local_url(iri), label=_short(annotation), title=tooltip, color=colour,
+                     size=26 if iri == focus else 14, url=explorer.local_url(iri), kind=kind,
+                     borderWidth=3 if iri == focus else 1)
+    seen = set()
+    for subject, predicate, obj in links:
+        if subject not in iris or obj not in iris:
+            continue
+        label = annotations[predicate].label
+        key = (subject, label, obj)
+        if key in seen:
+            continue
+        seen.add(key)
+        net.add_edge(explorer.local_url(subject), explorer.local_url(obj), label=label,
+                     title=f"{annotations[subject].label} — {label} — {annotations[obj].label}")
+    net.options = OPTIONS
+    nodes, edges, _heading, _height, _width, options = net.get_network_data()
+    listing = sorted(({"label": annotations[i].label, "url": explorer.local_url(i),
+                       "kind": explorer.kind_of(annotations[i].types)[0]} for i in iris),
+                     key=lambda n: n["label"].casefold())
+    return {"nodes": nodes, "edges": edges, "options": json.loads(options), "truncated": truncated,
+            "legend": [entry for entry in explorer.legend() if entry[0] in kinds_used], "listing": listing,
+            "focus": explorer.local_url(focus) if focus else None,
+            "focus_label": annotations[focus].label if focus else None,
+            "focus_name": short_name(annotations[focus]) if focus else None}
+
+
+def _resource(path: str) -> tuple[str, NamedNode]:
+    path = path[: -len(".json")] if path.endswith(".json") else path
+    try:
+        node = NamedNode(explorer.iri_for_path(path))
+    except ValueError:
+        abort(404, description=f"There is no resource /{path} in the knowledge graph.")
+    if not views.exists(current_store().store, node):
+        abort(404, description=f"There is no resource /{path} in the knowledge graph.")
+    return path, node
+
+
+def respond(path: str, title: str, description: str, graph: dict, controls: dict | None = None):
+    graph = {**graph, "title": title, "description": description}
+    if path.endswith(".json") or request.args.get("format") == "json":
+        return jsonify(graph)
+    json_url = request.path + ".json" + (("?" + request.query_string.decode()) if request.query_string else "")
+    return render_template("network.html", graph=graph, controls=controls or {}, json_url=json_url)
+
+
+@blueprint.get("/network/members/<path:path>")
+def members(path: str):
+    """The members of a process or body, with an edge per role (member, observer, chair, secretariat, …)."""
+    _, node = _resource(path)
+    links = views.membership_links(current_store().store, [node])
+    links = [link for link in links if link[2] == node.value]
+    graph = draw(node.value, links)
+    if len(graph["nodes"]) <= 1:
+        abort(404, description="No memberships are recorded in this process or body.")
+    return respond(path, f"Members of {graph['focus_name']}",
+                   "Every actor the sources name as taking part, with its role.", graph)
+
+
+@blueprint.get("/network/state/<path:path>")
+def state_processes(path: str):
+    """The processes and bodies a state takes part in, with its role in each."""
+    _, node = _resource(path)
+    links = [link for link in views.membership_links(current_store().store, [node]) if link[0] == node.value]
+    graph = draw(node.value, links)
+    return respond(path, f"Processes of {graph['focus_name']}",
+                   "The processes, forums and bodies this state takes part in, and its role in each.", graph)
+
+
+@blueprint.get("/network/lineage")
+@blueprint.get("/network/lineage.json")
+def lineage():
+    """Instrument lineage: protocols supplementing conventions, plans implementing declarations, parts of wholes."""
+    focus = request.args.get("focus")
+    focus_iri = None
+    if focus:
+        _, node = _resource(focus)
+        focus_iri = node.value
+    links = views.lineage(current_store().store)
+    graph = draw(focus_iri, links)
+    path = "lineage.json" if request.path.endswith(".json") else "lineage"
+    return respond(path, "Instrument lineage",
+                   "How instruments build on each other: a protocol supplements its convention, an action plan "
+                   "implements a declaration, a part belongs to a larger instrument.", graph)
+
+
+@blueprint.get("/network/ego/<path:path>")
+def ego(path: str):
+    """Everything within `depth` links of one resource (memberships drawn as role edges)."""
+    _, node = _resource(path)
+    try:
+        depth = int(request.args.get("depth", "1"))
+    except ValueError:
+        abort(400, description="depth must be a whole number from 1 to 3")
+    if not 1 <= depth <= MAX_DEPTH:
+        abort(400, description="depth must be a whole number from 1 to 3")
+    store = current_store().store
+    seen, frontier, links, truncated = {node.value}, [node], [], False
+    for _ in range(depth):
+        found = views.links(store, frontier)
+        next_frontier = []
+        for subject, predicate, obj in found:
+            for neighbour in (subject, obj):
+                if neighbour not in seen:
+                    if len(seen) >= MAX_NODES:
+                        truncated = True
+                        continue
+                    seen.add(neighbour)
+                    next_frontier.append(NamedNode(neighbour))
+            if subject in seen and obj in seen:
+                links.append((subject, predicate, obj))
+        frontier = next_frontier
+        if not frontier:
+            break
+    graph = draw(node.value, links, truncated=truncated)
+    controls = {"depth": depth, "max_depth": MAX_DEPTH, "action": url_for("networks.ego", path=path)}
+    return respond(path, f"Network around {graph['focus_name']}",
+                   f"Resources within {depth} link{'s' if depth > 1 else ''}; memberships are drawn as edges "
+                   "labelled with the role.", graph, controls)
