@@ -173,12 +173,9 @@ def most_specific(types: set[str], ancestors: dict[str, set[str]]) -> list[str]:
     return sorted(t for t in candidates if not any(t in ancestors.get(other, ()) for other in candidates - {t}))
 
 
-_ancestor_cache: dict[str, dict[str, set[str]]] = {}
-
-
-def ancestors_by_class(store, build_id) -> dict[str, set[str]]:
-    if build_id in _ancestor_cache:
-        return _ancestor_cache[build_id]
+@views.per_build
+def ancestors_by_class(store) -> dict[str, set[str]]:
+    """class -> all its superclasses, from the ontology's subclass axioms (cached per build)."""
     parents = defaultdict(set)
     for child, parent in views.subclass_pairs(store):
         parents[child].add(parent)
@@ -191,8 +188,6 @@ def ancestors_by_class(store, build_id) -> dict[str, set[str]]:
                 seen.add(parent)
                 todo.extend(parents.get(parent, ()))
         found[cls] = seen
-    _ancestor_cache.clear()
-    _ancestor_cache[build_id] = found
     return found
 
 

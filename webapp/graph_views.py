@@ -161,15 +161,30 @@ SELECT ?section ?sectionLabel ?title ?label ?document ?documentLabel WHERE {
   }
 }""" % SOURCES_GRAPH.value
 
-_sections_cache: dict[str, dict[str, Source]] = {}
 _cache_lock = threading.Lock()
 
 
-def sections(store: Store, build_id: str) -> dict[str, Source]:
+def per_build(compute):
+    """Cache `compute(store)` for one build: computed once per worker, recomputed after a new build is swapped in."""
+    cache: dict[str, object] = {}
+
+    def cached(store: Store, build_id: str):
+        with _cache_lock:
+            if build_id in cache:
+                return cache[build_id]
+        value = compute(store)
+        with _cache_lock:
+            cache.clear()
+            cache[build_id] = value
+        return value
+
+    cached.__doc__, cached.__name__ = compute.__doc__, compute.__name__
+    return cached
+
+
+@per_build
+def sections(store: Store) -> dict[str, Source]:
     """Every source section described in the sources graph, by graph IRI (cached per build)."""
-    with _cache_lock:
-        if build_id in _sections_cache:
-            return _sections_cache[build_id]
     found = {}
     for row in _query(store, SECTIONS):
         iri = row["section"].value
@@ -180,9 +195,6 @@ def sections(store: Store, build_id: str) -> dict[str, Source]:
             label=f"§ {number}" if number else (_literal_value(row["label"]) or fallback_label(iri)),
             title=_literal_value(row["title"]) or _literal_value(row["label"]) or "",
             document=row["document"].value, document_label=document_label)
-    with _cache_lock:
-        _sections_cache.clear()
-        _sections_cache[build_id] = found
     return found
 
 
@@ -247,19 +259,10 @@ SELECT DISTINCT ?property WHERE {
   }
 }""" % ONTOLOGY_GRAPH.value
 
-_shortcut_cache: dict[str, set[str]] = {}
-
-
-def shortcuts(store: Store, build_id: str) -> set[str]:
+@per_build
+def shortcuts(store: Store) -> set[str]:
     """Properties the reasoner derives from memberships (mig:hasMember, mig:memberOf, …) and their inverses."""
-    with _cache_lock:
-        if build_id in _shortcut_cache:
-            return _shortcut_cache[build_id]
-    found = {row["property"].value for row in _query(store, SHORTCUTS)}
-    with _cache_lock:
-        _shortcut_cache.clear()
-        _shortcut_cache[build_id] = found
-    return found
+    return {row["property"].value for row in _query(store, SHORTCUTS)}
 
 
 INVERSES = """
@@ -267,20 +270,12 @@ SELECT ?property ?inverse WHERE {
   GRAPH <%s> { { ?property owl:inverseOf ?inverse } UNION { ?inverse owl:inverseOf ?property } }
 }""" % ONTOLOGY_GRAPH.value
 
-_inverse_cache: dict[str, dict[str, set[str]]] = {}
-
-
-def inverses(store: Store, build_id: str) -> dict[str, set[str]]:
+@per_build
+def inverses(store: Store) -> dict[str, set[str]]:
     """property -> its inverses, so that an incoming link already shown as an outgoing inverse is not shown twice."""
-    with _cache_lock:
-        if build_id in _inverse_cache:
-            return _inverse_cache[build_id]
     found = defaultdict(set)
     for row in _query(store, INVERSES):
         found[row["property"].value].add(row["inverse"].value)
-    with _cache_lock:
-        _inverse_cache.clear()
-        _inverse_cache[build_id] = dict(found)
     return dict(found)
 
 
@@ -442,25 +437,16 @@ SELECT ?resource ?predicate ?text WHERE {
   FILTER(isIRI(?resource) && isLiteral(?text) && !STRSTARTS(STR(?resource), STR(mig:)))
 }""" % ONTOLOGY_GRAPH.value
 
-_search_cache: dict[str, list[Name]] = {}
-
-
-def names(store: Store, build_id: str) -> list[Name]:
+@per_build
+def names(store: Store) -> list[Name]:
     """Every name of every resource (labels, alternative labels, ISO codes), normalised; cached per build."""
-    with _cache_lock:
-        if build_id in _search_cache:
-            return _search_cache[build_id]
     found = set()
     for query in (SEARCHABLE, SEARCHABLE_CONCEPTS):
         for row in _query(store, query):
             text = row["text"]
             found.add(Name(row["resource"].value, text.value, text.language or "", row["predicate"].value,
                            normalise(text.value)))
-    index = sorted(found, key=lambda name: (name.resource, name.predicate, name.text))
-    with _cache_lock:
-        _search_cache.clear()
-        _search_cache[build_id] = index
-    return index
+    return sorted(found, key=lambda name: (name.resource, name.predicate, name.text))
 
 
 def score(query: str, name: Name) -> int:
