@@ -44,7 +44,7 @@ test: install system-deps
 	$(BIN)/python -m pytest
 
 bench: install build
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/sparql_endpoint.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache
