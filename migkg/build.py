@@ -35,7 +35,7 @@ class BuildResult:
 
 
 def _quiet(_: str) -> None:
-    pass
+    """Progress sink that drops every message (library use without a console)."""
 
 
 def build_id(inputs: ParsedInputs) -> str:

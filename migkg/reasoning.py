@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, NamedNode, Quad, RdfFormat, Store, Triple
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store
 
-from .namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, OWL, RDF, sparql_prologue
+from .namespaces import INFERRED_GRAPH, RDF, sparql_prologue
 
 PROLOGUE = sparql_prologue()
 
@@ -169,10 +169,6 @@ def materialise(quads: list[Quad]) -> tuple[list[Quad], ReasoningReport]:
     return inferred, report
 
 
-def _label(store: Store, node) -> str:
-    return node.value if hasattr(node, "value") else str(node)
-
-
 def _check_rl_consistency(store: Store) -> None:
     """Disjoint classes and functional properties, checked without Java (OWL 2 RL cax-dw, prp-fp)."""
     problems = []
@@ -183,7 +179,7 @@ def _check_rl_consistency(store: Store) -> None:
     for row in store.query(PROLOGUE + FUNCTIONAL_CHECK, use_default_graph_as_union=True):
         problems.append(
             f"{row['x'].value} has two values for the functional property {row['p'].value}: "
-            f"{_label(store, row['y1'])} and {_label(store, row['y2'])}"
+            f"{row['y1'].value} and {row['y2'].value}"
         )
     if problems:
         raise InconsistentData("the data contradicts the ontology:\n  " + "\n  ".join(problems))
@@ -207,7 +203,7 @@ def check_with_hermit(quads: list[Quad]) -> tuple[str, float]:
     store.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
     with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
         path = Path(tmp) / "graph.nt"
-        store.dump(output=str(path), format=RdfFormat.N_TRIPLES, from_graph=_default_graph())
+        store.dump(output=str(path), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
         world = owlready2.World()
         try:
             ontology = world.get_ontology(path.as_uri()).load()
@@ -227,12 +223,3 @@ def check_with_hermit(quads: list[Quad]) -> tuple[str, float]:
         raise InconsistentData("HermiT found unsatisfiable classes: " + ", ".join(sorted(unsatisfiable)))
     return "passed (HermiT: consistent, no unsatisfiable class)", time.perf_counter() - started
 
-
-def _default_graph():
-    from pyoxigraph import DefaultGraph
-
-    return DefaultGraph()
-
-
-def ontology_only(quads: list[Quad]) -> list[Quad]:
-    return [q for q in quads if q.graph_name == ONTOLOGY_GRAPH]

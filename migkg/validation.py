@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyshacl
-from pyoxigraph import NamedNode, Quad, RdfFormat, Store, serialize
+from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS, SH
 
@@ -84,8 +84,3 @@ def _short(graph: Graph, node) -> str:
             return str(node)
     return str(node)
 
-
-def store_from(quads: list[Quad]) -> Store:
-    store = Store()
-    store.bulk_extend(quads)
-    return store

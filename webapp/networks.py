@@ -73,7 +73,9 @@ def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), t
     annotations = views.annotate(store, [NamedNode(i) for i in iris | predicates])
     iris = {i for i in iris if not views.is_membership_or_observation(annotations[i].types)}
 
-    net = Network(directed=True, height="640px", width="100%", cdn_resources="remote")
+    # pyvis only builds the node/edge/options data here; its own HTML page (with CDN tags) is never
+    # rendered: network.html draws the data with the vis-network copy this app serves.
+    net = Network(directed=True, height="640px", width="100%", cdn_resources="in_line")
     kinds_used = set()
     for iri in sorted(iris):
         annotation = annotations[iri]

@@ -13,6 +13,7 @@ import atexit
 import csv
 import io
 import json
+import logging
 import os
 import queue
 import socket
@@ -28,6 +29,8 @@ from pyoxigraph import (NamedNode, QueryBoolean, QueryResultsFormat, QuerySoluti
                         serialize)
 
 from migkg.namespaces import PREFIXES
+
+LOG = logging.getLogger(__name__)
 
 STARTUP_LIMIT = 60.0  # seconds a fresh worker may take to import and report ready (not query time)
 PARENT_CHECK_INTERVAL = 1.0  # how often a worker checks that the web process that started it is alive
@@ -81,7 +84,7 @@ class QueryAnswer:
 
 
 class _TooManyRows(Exception):
-    pass
+    """The serialized result passed the row cap."""
 
 
 class _CappedBuffer:
@@ -99,7 +102,7 @@ class _CappedBuffer:
         return self.buffer.write(data)
 
     def flush(self) -> None:
-        pass
+        """Nothing to flush: the bytes stay in memory until the whole answer is sent back."""
 
     def getvalue(self) -> bytes:
         return self.buffer.getvalue()
@@ -344,7 +347,8 @@ class QueryPool:
             try:
                 worker.process.wait(5)
             except subprocess.TimeoutExpired:
-                pass
+                # SIGKILL was sent; a child the kernel has not reaped in 5 s must not block shutdown.
+                LOG.warning("query worker %s did not exit after SIGKILL", worker.process.pid)
 
 
 _pools_lock = threading.Lock()

@@ -14,7 +14,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFor
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType, default_exceptions
 
-from migkg.catalogue import CannedQuery, QueryInputError, bind_parameters, load_catalogue, parse_term, read_query
+from migkg.catalogue import CannedQuery, QueryInputError, bind_parameters, parse_term, read_query
 from migkg.namespaces import PREFIXES
 
 from . import conneg
@@ -396,10 +396,6 @@ def _answer_description(operation: Operation) -> Response:
 def catalogue() -> tuple[list[CannedQuery], list[str]]:
     """The example queries, and the names of any query files that could not be read (shown, not fatal)."""
     directory = _settings().queries_dir
-    try:
-        return list(load_catalogue(directory).values()), []
-    except (QueryInputError, OSError, UnicodeDecodeError, ValueError):
-        pass
     queries, broken = [], []
     for path in sorted(directory.glob("*.rq")):
         try:
