@@ -113,7 +113,9 @@ def test_editor_picks_an_example_fills_its_parameter_runs_it_and_shares_it(live_
             assert parameter.input_value() == "state:THA"
             parameter.fill("state:NPL")
             page.click("#run")
-            page.wait_for_selector("table.results-table tbody tr")
+            # Wait for the new answer, not for a table an earlier run may have left on the page.
+            playwright.expect(page.locator("table.results-table")).to_contain_text(
+                "https://w3id.org/migkg/id/state/NPL", timeout=20_000)
             table = page.inner_text("table.results-table")
             assert "colombo-process" in table
             assert "https://w3id.org/migkg/id/state/NPL" in table
