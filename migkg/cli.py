@@ -69,7 +69,7 @@ def cmd_validate(args) -> int:
 def _print_summary(summary: dict) -> None:
     _say(f"\n{summary['triples']} statements in {len(summary['graphs'])} graphs")
     _say("\nstatements per graph:")
-    for graph, count in summary["graphs"].items():
+    for graph, count in sorted(summary["graphs"].items(), key=lambda item: (-item[1], item[0])):
         _say(f"  {count:>7}  {graph}")
     _say("\nresources per class:")
     for row in summary["classes"]:
