@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from pyoxigraph import Quad, Store
+from pyoxigraph import Quad
 
 from . import __version__
 from .config import Settings
@@ -107,11 +107,9 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
     """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving."""
     result = prepare(settings, progress, dl_check)
     started = time.perf_counter()
-    counts = Store()
-    counts.bulk_extend(result.quads)
-    result.manifest["summary"] = summary(counts)
     try:
-        directory = publish(settings.store_path, result.quads, result.manifest)
+        directory = publish(settings.store_path, result.quads, result.manifest,
+                            describe=lambda store: {"summary": summary(store)})
     except OSError as error:
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
     result.store_directory = str(directory)

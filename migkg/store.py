@@ -8,7 +8,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from pyoxigraph import Quad, Store
 
@@ -59,8 +59,11 @@ def open_read_only(store_path: Path) -> BuiltStore:
     return BuiltStore(Store.read_only(str(directory / OXIGRAPH_DIR)), manifest, directory)
 
 
-def publish(store_path: Path, quads: Iterable[Quad], manifest: dict) -> Path:
+def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
+            describe: Callable[[Store], dict] | None = None) -> Path:
     """Write a new build beside the old ones and point `store_path` at it in one atomic rename.
+
+    `describe(store)`, if given, adds its keys to the manifest from the freshly loaded store.
 
     If anything fails before the rename, the half-written directory is removed and the store
     path still points to the previous build.
@@ -79,6 +82,8 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict) -> Path:
         directory.mkdir()
         store = Store(str(directory / OXIGRAPH_DIR))
         store.bulk_extend(quads)
+        if describe is not None:
+            manifest.update(describe(store))
         store.flush()
         store.optimize()
         del store

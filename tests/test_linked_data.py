@@ -9,10 +9,8 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib import OWL, RDF, RDFS, URIRef
 
-ID = "https://w3id.org/migkg/id/"
-MIG = "https://w3id.org/migkg/ontology#"
-ORG = "http://www.w3.org/ns/org#"
-VOID = "http://rdfs.org/ns/void#"
+from migkg.namespaces import ID, MIG, ORG, VOID
+
 COLOMBO = URIRef(ID + "colombo-process")
 THAILAND = URIRef(ID + "state/THA")
 

@@ -75,6 +75,19 @@ def choose(accept: str | None, offered: Sequence[Format], overrides: Iterable[st
     return best
 
 
+def for_page(accept: str | None, offered: Sequence[RdfFormat], override: str | None = None) -> RdfFormat | str | None:
+    """What a page with an RDF form answers in: "html", an offered RdfFormat, or None (a 406 or 404).
+
+    An explicit override (a `?format=` value or a file suffix such as `ttl`, `owl`, `jsonld`) decides
+    alone; without one, browsers get HTML and other clients the Accept header's choice.
+    """
+    if override:
+        return "html" if override.strip().lower() == "html" else by_name(override, offered)
+    if prefers_html(accept, offered):
+        return "html"
+    return choose(accept, offered)
+
+
 def prefers_html(accept: str | None, offered: Sequence[RdfFormat | QueryResultsFormat]) -> bool:
     """True when the client (a browser) ranks text/html above every machine format offered."""
     if not accept:

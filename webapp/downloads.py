@@ -28,8 +28,6 @@ DUMPS = {
     "nt": ("ntriples", "application/n-triples", "N-Triples: all graphs merged, one statement per line"),
 }
 VOID_OFFERED = [RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES]
-VOID_SUFFIXES = {"ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML,
-                 "nt": RdfFormat.N_TRIPLES}
 _lock = threading.Lock()
 
 EXAMPLES = """
@@ -131,8 +129,8 @@ def downloads_view() -> dict:
     return {"build_id": built.build_id, "built_at": built.manifest.get("built_at"),
             "dumps": [{"url": f"/downloads/migkg.{suffix}", "format": name, "media_type": media,
                        "description": description} for suffix, (name, media, description) in DUMPS.items()],
-            "void": [{"url": f"/downloads/void.{suffix}", "media_type": fmt.media_type}
-                     for suffix, fmt in VOID_SUFFIXES.items()],
+            "void": [{"url": f"/downloads/void.{fmt.file_extension}", "media_type": fmt.media_type}
+                     for fmt in VOID_OFFERED],
             "sparql": "/sparql", "ontology": "/ontology", "dataset": dataset_iri()}
 
 
@@ -164,19 +162,19 @@ def void_response(fmt):
 
 @blueprint.get("/downloads/void.<suffix>")
 def void_file(suffix: str):
-    if suffix not in VOID_SUFFIXES:
-        abort(404, description="The VoID description is offered as " + ", ".join(f"void.{s}" for s in VOID_SUFFIXES))
-    return void_response(VOID_SUFFIXES[suffix])
+    fmt = conneg.by_name(suffix, VOID_OFFERED)
+    if fmt is None:
+        abort(404, description="The VoID description is offered as "
+                               + ", ".join(f"void.{f.file_extension}" for f in VOID_OFFERED))
+    return void_response(fmt)
 
 
 @blueprint.get("/.well-known/void")
 @blueprint.get("/dataset")
 def well_known_void():
-    override = request.args.get("format")
-    accept = request.headers.get("Accept")
-    if not override and conneg.prefers_html(accept, VOID_OFFERED):
+    chosen = conneg.for_page(request.headers.get("Accept"), VOID_OFFERED, request.args.get("format"))
+    if chosen == "html":
         return downloads()
-    chosen = conneg.choose(accept, VOID_OFFERED, [override] if override else [])
-    if chosen is None or (override and conneg.by_name(override, VOID_OFFERED) is None):
+    if chosen is None:
         abort(406, description="The VoID description is offered as Turtle, JSON-LD, RDF/XML and N-Triples.")
     return void_response(chosen)

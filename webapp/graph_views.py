@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Store, Variable
 
-from migkg.namespaces import (DCTERMS, FOAF, INFERRED_GRAPH, MIG, ONTOLOGY_GRAPH, ORG, PREFIXES, RDF, RDFS,
+from migkg.catalogue import execute
+from migkg.namespaces import (DCTERMS, FOAF, INFERRED_GRAPH, MIG, ONTOLOGY_GRAPH, ORG, RDF, RDFS,
                               REFERENCE_GRAPH, SHAPES_GRAPH, SKOS, SOURCES_GRAPH)
 
 RDF_TYPE = RDF + "type"
@@ -41,7 +42,7 @@ LABEL_RANK = {LABEL: 0, PREF_LABEL: 1, NAME: 2, TITLE: 3, ALT_LABEL: 4}
 def select(store: Store, text: str, **bindings):
     """Run a query over the union of all graphs with the project's prefixes and `bindings` substituted."""
     substitutions = {Variable(name): value for name, value in bindings.items()}
-    return store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=substitutions)
+    return execute(store, text, substitutions=substitutions or None)
 
 
 _query = select

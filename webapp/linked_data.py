@@ -10,7 +10,7 @@ import rdflib
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Triple, serialize
 
-from migkg.namespaces import PREFIXES
+from migkg.namespaces import DCAT, PREFIXES, VOID
 
 from . import conneg, explorer
 from . import graph_views as views
@@ -21,14 +21,11 @@ blueprint = Blueprint("linked_data", __name__)
 # What a resource is offered in, the first being the answer to `Accept: */*`.
 OFFERED = [RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES, RdfFormat.TRIG,
            RdfFormat.N_QUADS]
-SUFFIXES = {"ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML,
-            "nt": RdfFormat.N_TRIPLES, "trig": RdfFormat.TRIG, "nq": RdfFormat.N_QUADS, "json": "json",
-            "html": "html"}
 FORMAT_LABELS = [("HTML", "html", "text/html"), ("JSON", "json", "application/json"),
                  ("Turtle", "ttl", "text/turtle"), ("JSON-LD", "jsonld", "application/ld+json"),
                  ("RDF/XML", "rdf", "application/rdf+xml"), ("N-Triples", "nt", "application/n-triples"),
                  ("TriG (with sources)", "trig", "application/trig")]
-PREFIXES_OUT = {**PREFIXES, "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
+PREFIXES_OUT = {**PREFIXES, "void": VOID, "dcat": DCAT}
 
 
 @lru_cache(maxsize=4)
@@ -61,19 +58,12 @@ def serialize_rdf(statements: list, fmt: RdfFormat) -> bytes:
 def negotiate(override: str | None):
     """'html', 'json', an RdfFormat, or a 406. `override` is a file suffix or ?format= value."""
     override = override or request.args.get("format")
-    if override:
-        wanted = override.strip().lower()
-        if wanted in ("html", "json"):
-            return wanted
-        chosen = SUFFIXES.get(wanted) or conneg.by_name(wanted, OFFERED)
-        if chosen is None:
-            abort(406, description=f"Format {override!r} is not offered; choose one of html, json, "
-                                   + ", ".join(s for s in SUFFIXES if s not in ("html", "json")))
-        return chosen
-    accept = request.headers.get("Accept")
-    if conneg.prefers_html(accept, OFFERED):
-        return "html"
-    chosen = conneg.choose(accept, OFFERED)
+    if override and override.strip().lower() == "json":
+        return "json"  # the page's JSON twin; JSON-LD is asked for as jsonld or application/ld+json
+    chosen = conneg.for_page(request.headers.get("Accept"), OFFERED, override)
+    if chosen is None and override:
+        abort(406, description=f"Format {override!r} is not offered; choose one of html, json, "
+                               + ", ".join(fmt.file_extension for fmt in OFFERED))
     if chosen is None:
         abort(406, description="This resource is offered as HTML, Turtle (text/turtle), JSON-LD "
                                "(application/ld+json), RDF/XML (application/rdf+xml), N-Triples "
@@ -83,7 +73,7 @@ def negotiate(override: str | None):
 
 def _split_suffix(path: str) -> tuple[str, str | None]:
     stem, dot, suffix = path.rpartition(".")
-    if dot and suffix in SUFFIXES and "/" not in suffix:
+    if dot and "/" not in suffix and (suffix in ("html", "json") or conneg.by_name(suffix, OFFERED)):
         return stem, suffix
     return path, None
 

@@ -23,8 +23,6 @@ from .linked_data import serialize_rdf
 blueprint = Blueprint("ontology_docs", __name__)
 
 OFFERED = [RdfFormat.TURTLE, RdfFormat.RDF_XML, RdfFormat.JSON_LD, RdfFormat.N_TRIPLES]
-SUFFIXES = {"ttl": RdfFormat.TURTLE, "owl": RdfFormat.RDF_XML, "rdf": RdfFormat.RDF_XML,
-            "jsonld": RdfFormat.JSON_LD, "nt": RdfFormat.N_TRIPLES}
 _lock = threading.Lock()
 _generated: dict[str, str] = {}
 
@@ -140,21 +138,12 @@ def summary() -> dict:
 def ontology(suffix: str | None = None):
     if suffix == "json":
         return jsonify(summary())
-    if suffix == "html":
-        chosen = "html"
-    elif suffix:
-        chosen = SUFFIXES.get(suffix)
-        if chosen is None:
-            abort(404, description=f"The ontology is offered as /ontology and /ontology.{{{','.join(SUFFIXES)}}}.")
-    else:
-        override = request.args.get("format")
-        accept = request.headers.get("Accept")
-        if override == "html" or (not override and conneg.prefers_html(accept, OFFERED)):
-            chosen = "html"
-        else:
-            chosen = conneg.choose(accept, OFFERED, [override] if override else [])
-            if chosen is None or (override and conneg.by_name(override, OFFERED) is None):
-                abort(406, description="The ontology is offered as HTML, Turtle, RDF/XML (OWL), JSON-LD and N-Triples.")
+    chosen = conneg.for_page(request.headers.get("Accept"), OFFERED, suffix or request.args.get("format"))
+    if chosen is None and suffix:
+        abort(404, description="The ontology is offered as /ontology and /ontology.{html,json,owl,"
+                               + ",".join(fmt.file_extension for fmt in OFFERED) + "}.")
+    if chosen is None:
+        abort(406, description="The ontology is offered as HTML, Turtle, RDF/XML (OWL), JSON-LD and N-Triples.")
     if chosen == "html":
         response = Response(with_site_header(documentation()), mimetype="text/html")
     elif chosen == RdfFormat.TURTLE and len(ontology_files()) == 1:
