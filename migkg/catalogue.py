@@ -9,6 +9,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
 from .namespaces import PREFIXES, sparql_prologue
+from .sparql_lexer import SparqlSyntaxError, bind_values
 
 HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -54,27 +55,12 @@ class CannedQuery:
         return bind_parameters(self.text, self.bindings(values))
 
 
-WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-
-
 def bind_parameters(text: str, bindings: dict[str, NamedNode | Literal]) -> str:
-    """Bind variables by a VALUES block at the start of the first WHERE group.
-
-    pyoxigraph's `substitutions` only accept projected variables, and a trailing VALUES clause joins
-    after aggregation; an inline VALUES first in the group binds the variables before anything else.
-    Terms are written by pyoxigraph (N-Triples syntax, escaped), never pasted from user text.
-    """
-    if not bindings:
-        return text
-    for match in WHERE.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if "#" in text[line_start:match.start()]:
-            continue  # inside a comment
-        names = " ".join(f"?{name}" for name in bindings)
-        values = " ".join(str(term) for term in bindings.values())
-        block = f" VALUES ({names}) {{ ({values}) }} "
-        return text[: match.end()] + block + text[match.end():]
-    raise QueryInputError("a query with parameters needs an explicit WHERE { … } clause to bind them in")
+    """Bind variables with a VALUES block first in the query's WHERE group (migkg.sparql_lexer.bind_values)."""
+    try:
+        return bind_values(text, bindings)
+    except SparqlSyntaxError as error:
+        raise QueryInputError(str(error)) from None
 
 
 def parse_term(text: str) -> NamedNode | Literal:

@@ -9,14 +9,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat
+from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
 from .build import BuildFailed, build, prepare
-from .catalogue import QueryInputError, execute, load_catalogue, read_query
+from .backend import BackendConfigError, BackendUnavailable, QueryRejected
+from .catalogue import QueryInputError, load_catalogue, read_query
 from .config import Settings
 from .export import FORMATS as EXPORT_FORMATS
-from .export import dump
-from .store import StoreMissing, open_read_only, read_manifest
+from .serving import gunicorn_command
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_STORE = 1, 2, 3
 
@@ -29,7 +29,10 @@ GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "j
 def _settings(args: argparse.Namespace) -> Settings:
     changes = {}
     if getattr(args, "store", None):
-        changes["store_path"] = Path(args.store).resolve()
+        changes["store_path"] = Path(os.path.abspath(args.store))
+        changes["backend"] = ""
+    if getattr(args, "backend", None):
+        changes["backend"] = args.backend
     if getattr(args, "data", None):
         changes["data_dir"] = Path(args.data).resolve()
     if getattr(args, "ontology", None):
@@ -76,11 +79,19 @@ def _print_summary(summary: dict) -> None:
         _say(f"  {row['resources']:>7}  {row['label']}")
 
 
+def _snapshot(settings: Settings):
+    """The current build through the configured backend (raises BackendConfigError / BackendUnavailable)."""
+    backend = settings.open_backend()
+    return backend, backend.snapshot()
+
+
 def cmd_stats(args) -> int:
     try:
-        manifest = read_manifest(_settings(args).store_path)
-    except StoreMissing as error:
+        backend, snapshot = _snapshot(_settings(args))
+    except (BackendConfigError, BackendUnavailable) as error:
         return _fail(str(error), EXIT_NO_STORE)
+    backend.close()
+    manifest = snapshot.build.manifest
     if args.json:
         print(json.dumps(manifest, indent=2))
         return 0
@@ -114,15 +125,22 @@ def cmd_query(args) -> int:
         canned = _resolve_query(args.query, catalogue)
         if values and not canned:
             return _fail("--param works with a named query or a .rq file", EXIT_USAGE)
-        text = canned.bound_text(values) if canned else args.query
-        built = open_read_only(settings.store_path)
-        results = execute(built.store, text)
-    except StoreMissing as error:
+        text, bindings = (canned.text, canned.bindings(values)) if canned else (args.query, None)
+        backend, snapshot = _snapshot(settings)
+    except (BackendConfigError, BackendUnavailable) as error:
         return _fail(str(error), EXIT_NO_STORE)
     except QueryInputError as error:
         return _fail(str(error), EXIT_USAGE)
-    except SyntaxError as error:
-        return _fail(f"the query is not valid SPARQL: {error}", EXIT_USAGE)
+    try:
+        results = snapshot.execute(text, bindings)
+    except BackendUnavailable as error:
+        return _fail(str(error), EXIT_NO_STORE)
+    except QueryRejected as error:
+        if error.status == 400:
+            return _fail(f"the query is not valid SPARQL: {error.message}", EXIT_USAGE)
+        return _fail(error.message)
+    finally:
+        backend.close()
     out = sys.stdout.buffer
     if isinstance(results, QueryBoolean):
         if args.format == "json":
@@ -131,9 +149,9 @@ def cmd_query(args) -> int:
         else:
             print("true" if results else "false")
         return 0
-    if isinstance(results, QueryTriples):
+    if isinstance(results, list):  # a CONSTRUCT or DESCRIBE answer: its triples
         fmt = GRAPH_FORMATS.get(args.format, RdfFormat.TURTLE)
-        results.serialize(out, format=fmt)
+        serialize(results, out, format=fmt)
         return 0
     if args.format == "table":
         _print_table(results)
@@ -171,38 +189,66 @@ def cmd_queries(args) -> int:
 
 def cmd_export(args) -> int:
     try:
-        built = open_read_only(_settings(args).store_path)
-    except StoreMissing as error:
+        backend, snapshot = _snapshot(_settings(args))
+        path = snapshot.dump(EXPORT_FORMATS[args.format][0])
+    except (BackendConfigError, BackendUnavailable) as error:
         return _fail(str(error), EXIT_NO_STORE)
+    finally:
+        if "backend" in locals():
+            backend.close()
     if args.output and args.output != "-":
-        with open(args.output, "wb") as output:
-            dump(built.store, args.format, output)
+        shutil.copyfile(path, args.output)
         _say(f"wrote {args.output}")
     else:
-        dump(built.store, args.format, sys.stdout.buffer)
+        with open(path, "rb") as dump_file:
+            shutil.copyfileobj(dump_file, sys.stdout.buffer)
+    return 0
+
+
+def cmd_publish(args) -> int:
+    """Load the current local build into a remote engine (credentials from the environment only)."""
+    from .publish import PublishError, publish
+    from .store import StoreMissing, current_build
+
+    settings = _settings(args)
+    try:
+        directory = current_build(settings.store_path)
+    except StoreMissing as error:
+        return _fail(f"nothing to publish: {error.reason}", EXIT_NO_STORE)
+    user = os.environ.get("MIGKG_PUBLISH_USER")
+    auth = (user, os.environ.get("MIGKG_PUBLISH_PASSWORD", "")) if user else None
+    try:
+        publish(directory, args.to, graph_store_url=args.graph_store, auth=auth)
+    except PublishError as error:
+        return _fail(f"publish failed: {error}")
+    _say(f"published build {directory.name} to {args.to}")
     return 0
 
 
 def cmd_serve(args) -> int:
     settings = _settings(args)
     try:
-        open_read_only(settings.store_path)
-    except StoreMissing as error:
+        backend, snapshot = _snapshot(settings)
+        backend.close()
+    except (BackendConfigError, BackendUnavailable) as error:
         return _fail(str(error), EXIT_NO_STORE)
-    env = dict(os.environ, MIGKG_STORE=str(settings.store_path))
+    env = dict(os.environ, MIGKG_BACKEND=settings.backend_spec)
+    if not settings.public_url:
+        env["MIGKG_PUBLIC_URL"] = f"http://{args.host}:{args.port}/"
     if args.dev:
         os.execvpe(sys.executable, [sys.executable, "-m", "flask", "--app", "webapp:create_app", "run",
                                      "--host", args.host, "--port", str(args.port)], env)
-    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    _say(f"migkg explorer: http://{args.host}:{args.port}/  (SPARQL endpoint: http://{args.host}:{args.port}/sparql)")
-    os.execvpe(gunicorn, [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
-                          "--timeout", "60", "--access-logfile", "-", "webapp.wsgi:app"], env)
+    _say(f"migkg explorer: http://{args.host}:{args.port}/  (SPARQL endpoint: http://{args.host}:{args.port}/sparql)"
+         f"  backend: {settings.backend_spec}")
+    command = gunicorn_command(args.host, args.port, args.workers)
+    os.execvpe(command[0], command, env)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="migkg", description="The migration governance knowledge graph.")
     main.add_argument("--store", help="store path (default var/store, or $MIGKG_STORE)")
+    main.add_argument("--backend", help="oxigraph:PATH or sparql:URL (default $MIGKG_BACKEND, else the store)")
     commands = main.add_subparsers(dest="command", required=True)
 
     for name, helptext, func in (("build", "validate, reason and load ontology + data into a new store", cmd_build),
@@ -230,6 +276,12 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", "-f", default="trig", choices=sorted(EXPORT_FORMATS))
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    publish = commands.add_parser("publish", help="load the current build into a SPARQL 1.1 engine (Graph Store "
+                                  "Protocol); credentials from MIGKG_PUBLISH_USER / MIGKG_PUBLISH_PASSWORD")
+    publish.add_argument("--to", required=True, metavar="URL", help="the engine's SPARQL query endpoint")
+    publish.add_argument("--graph-store", metavar="URL", help="its Graph Store Protocol endpoint, if not the same")
+    publish.set_defaults(func=cmd_publish)
 
     serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (gunicorn)")
     serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"))

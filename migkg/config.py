@@ -10,8 +10,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env_path(name: str, default: Path) -> Path:
+    # Absolute, but links kept: var/store is a link a build swaps, and must be followed on every request.
     value = os.environ.get(name)
-    return Path(value).resolve() if value else default
+    return Path(os.path.abspath(value)) if value else default
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,50 @@ class Settings:
     sources_dir: Path = field(
         default_factory=lambda: _env_path("MIGKG_SOURCES", PROJECT_ROOT.parent / "shared" / "sources")
     )
-    # Public base of resource IRIs; the web app serves /id/... on its own host as this base.
+    # Where the graph lives: `oxigraph:PATH` (the embedded store; default: the store path above) or
+    # `sparql:URL` (any SPARQL 1.1 endpoint loaded with `migkg publish`).
+    backend: str = os.environ.get("MIGKG_BACKEND", "")
+    # The IRI namespace of every resource (fixed by the data files), and the public URL the app is
+    # served at (redirects and links are built from it, never from the Host header). A request for
+    # /id/x on this host is a request for {resource_base}id/x.
     resource_base: str = os.environ.get("MIGKG_RESOURCE_BASE", "https://w3id.org/migkg/")
+    public_url: str = os.environ.get("MIGKG_PUBLIC_URL", "")
     query_timeout: float = float(os.environ.get("MIGKG_QUERY_TIMEOUT", "10"))
     max_result_rows: int = int(os.environ.get("MIGKG_MAX_ROWS", "10000"))
     max_result_bytes: int = int(os.environ.get("MIGKG_MAX_RESULT_BYTES", str(20 * 1024 * 1024)))
     max_request_bytes: int = int(os.environ.get("MIGKG_MAX_REQUEST_BYTES", str(1024 * 1024)))
     query_workers: int = int(os.environ.get("MIGKG_QUERY_WORKERS", "2"))
+    query_memory_mb: int = int(os.environ.get("MIGKG_QUERY_MEMORY_MB", "1536"))
+    cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))
+
+    @property
+    def backend_spec(self) -> str:
+        return self.backend or f"oxigraph:{self.store_path}"
+
+    @property
+    def limits(self):
+        from .backend import Limits
+
+        return Limits(timeout=self.query_timeout, max_rows=self.max_result_rows, max_bytes=self.max_result_bytes,
+                      max_memory=self.query_memory_mb * 1024 * 1024)
+
+    def open_backend(self):
+        """The backend these settings name (BackendConfigError with a plain message if they name none)."""
+        from .backend import BackendConfigError, open_backend
+        from .namespaces import BASE
+
+        if self.resource_base != BASE:
+            raise BackendConfigError(
+                f"MIGKG_RESOURCE_BASE={self.resource_base!r}: the IRI namespace is fixed by the data files "
+                f"({BASE}). To serve the graph on another host, set MIGKG_PUBLIC_URL to that host's URL instead.")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise BackendConfigError(f"MIGKG_PUBLIC_URL={self.public_url!r} must be an http(s) URL, e.g. "
+                                     "https://kg.example.org/")
+        auth = None
+        if os.environ.get("MIGKG_SPARQL_USER"):
+            auth = (os.environ["MIGKG_SPARQL_USER"], os.environ.get("MIGKG_SPARQL_PASSWORD", ""))
+        return open_backend(self.backend_spec, self.limits, workers=self.query_workers, base_iri=self.resource_base,
+                            cache_dir=self.cache_dir, auth=auth)
 
     @property
     def shapes_file(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -14,11 +15,17 @@ from pyoxigraph import Quad, Store
 
 MANIFEST = "build.json"
 OXIGRAPH_DIR = "oxigraph"
-KEEP_BUILDS = 2  # the current build and the one before it, so a running server can finish its requests
+DUMPS_DIR = "dumps"  # whole-dataset dumps written by the build, one file per format in migkg.export
+READERS_LOCK = "readers.lock"  # every process with the build open holds a shared lock on it
+KEEP_BUILDS = 3  # at least these many stay; older ones go only when no process has them open
 
 
 class StoreMissing(Exception):
-    """No build has been made yet at the configured path."""
+    """No build has been made yet at the configured path. `reason` says so without naming server paths."""
+
+    def __init__(self, message: str, reason: str = "run `migkg build` first"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,9 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
             manifest.update(describe(store))
         store.flush()
         store.optimize()
+        write_dumps(store, directory / DUMPS_DIR)
         del store
+        (directory / READERS_LOCK).touch()
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         link = store_path.parent / f".{store_path.name}.{os.getpid()}.tmp"
         if link.is_symlink() or link.exists():
@@ -100,8 +109,31 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
     return directory
 
 
+def write_dumps(store: Store, directory: Path) -> None:
+    """Every dump format of migkg.export, written once per build, so servers only send files."""
+    from .export import FORMATS, dump
+
+    directory.mkdir()
+    for name in FORMATS:
+        with open(directory / f"migkg.{name}", "wb") as output:
+            dump(store, name, output)
+
+
 def _prune(root: Path, keep: Path) -> None:
+    """Remove old builds that no process has open, keeping the newest KEEP_BUILDS whatever happens."""
     builds = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
     old = [p for p in builds if p != keep][: max(0, len(builds) - KEEP_BUILDS)]
     for directory in old:
-        shutil.rmtree(directory, ignore_errors=True)
+        try:
+            lock_fd = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            continue  # a worker still reads it; a later build reclaims it
+        try:
+            shutil.rmtree(directory, ignore_errors=True)
+        finally:
+            os.close(lock_fd)

@@ -14,6 +14,7 @@ import requests
 
 from migkg.build import build
 from migkg.config import PROJECT_ROOT, Settings
+from migkg.serving import gunicorn_command
 from migkg.store import open_read_only
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -64,9 +65,8 @@ def live_server(settings):
     """The app under gunicorn (the production server) on a loopback port; yields its base URL."""
     port = free_port()
     env = dict(os.environ, MIGKG_STORE=str(settings.store_path))
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     process = subprocess.Popen(
-        [gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60", "webapp.wsgi:app"],
+        gunicorn_command("127.0.0.1", port, 2, access_log=False),
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -75,7 +75,7 @@ def live_server(settings):
         try:
             if requests.get(base + "/healthz", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still importing
             time.sleep(0.2)
         if process.poll() is not None:
             raise RuntimeError("gunicorn exited: " + process.stderr.read().decode(errors="replace")[-2000:])

@@ -14,8 +14,8 @@ from pyoxigraph import (QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFor
 from migkg.config import Settings
 from migkg.store import publish
 from webapp import create_app
-from webapp.query_pool import close_pool
-from webapp.sparql import keywords
+
+from migkg.sparql_lexer import tokenize
 
 FIXTURES = Path(__file__).parent / "w3c_protocol"
 KASEI = "http://kasei.us/2009/09/sparql/data/"
@@ -160,7 +160,7 @@ def w3c_client(tmp_path_factory):
     app = create_app(Settings().with_changes(store_path=root / "store", queries_dir=queries))
     app.config.update(TESTING=True)
     yield app.test_client()
-    close_pool(app.extensions)
+    app.extensions["migkg_backend"].close()
 
 
 def send(client, case: Case):
@@ -423,4 +423,4 @@ def test_service_queries_are_refused_before_they_reach_the_network(client):
     ("SELECT * WHERE { ?s ?p ?o FILTER(?o < 3 && ?o > 1) } # <from>", {"SELECT", "WHERE", "FILTER"}),
 ])
 def test_keywords_see_past_strings_iris_comments_and_names(query, expected):
-    assert keywords(query) == expected
+    assert {token.keyword for token in tokenize(query) if token.kind == "word"} == expected

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from migkg.config import PROJECT_ROOT
 from webapp import create_app
-from webapp.query_pool import REGISTRY_KEY, close_pool
+
 
 TIME_LIMIT = 1.5
 MAX_ROWS = 200
@@ -36,7 +36,7 @@ def limited_app(settings):
                                            query_workers=2))
     app.config.update(TESTING=True)
     yield app
-    close_pool(app.extensions)
+    app.extensions["migkg_backend"].close()
 
 
 @pytest.fixture()
@@ -55,7 +55,7 @@ def alive(pid: int) -> bool:
 
 def test_runaway_query_is_stopped_while_other_clients_are_answered(limited, limited_app):
     assert limited.get("/sparql", query_string={"query": SIMPLE}).status_code == 200  # pool started
-    pool = limited_app.extensions[REGISTRY_KEY]
+    pool = limited_app.extensions["migkg_backend"].pool()
     workers_before = set(pool.worker_pids())
     runaway = {}
 

@@ -7,13 +7,17 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from migkg.backend import Backend, BackendUnavailable, QueryRejected
 from migkg.config import Settings
 
-from . import store_access
+from . import backend_access
 
 
-def create_app(settings: Settings | None = None, **overrides) -> Flask:
-    """App factory. `settings` (migkg.config.Settings) says where the store is and what queries may cost."""
+def create_app(settings: Settings | None = None, backend: Backend | None = None, **overrides) -> Flask:
+    """App factory. `settings` (migkg.config.Settings) names the backend and what queries may cost.
+
+    Raises migkg.backend.BackendConfigError, with a plain message, when the settings name no usable backend.
+    """
     app = Flask(__name__)
     settings = settings or Settings()
     app.config.update(
@@ -22,7 +26,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)
-    store_access.init_app(app)
+    backend_access.init_app(app, backend or settings.open_backend())
     register_blueprints(app)
     register_error_handlers(app)
     return app
@@ -64,12 +68,21 @@ def register_error_handlers(app: Flask) -> None:
                     {"Content-Type": "text/plain; charset=utf-8"})
         return render_template("error.html", error=error), error.code
 
-    @app.errorhandler(store_access.StoreMissing)
-    def no_store(error):
-        message = f"The knowledge graph has not been built yet: {error}"
-        if wants_json() or request.path.startswith("/sparql"):
-            return jsonify(error="Service Unavailable", status=503, message=message), 503
-        return render_template("error.html", error=_Simple(503, "Service Unavailable", message)), 503
+    @app.errorhandler(QueryRejected)
+    def rejected(error: QueryRejected):
+        # Raised by the backend for any query, /sparql and explorer pages alike: the same limits and messages.
+        simple = _Simple(error.status, HTTP_STATUS_NAMES.get(error.status, "Error"), error.message)
+        headers = {"Retry-After": "5"} if isinstance(error, BackendUnavailable) else {}
+        if wants_json():
+            return jsonify(error=simple.name, status=simple.code, message=simple.description), simple.code, headers
+        if request.path.startswith("/sparql"):
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+            return f"{simple.code} {simple.name}: {simple.description}\n", simple.code, headers
+        return render_template("error.html", error=simple), simple.code, headers
+
+
+HTTP_STATUS_NAMES = {400: "Bad Request", 404: "Not Found", 406: "Not Acceptable", 413: "Payload Too Large",
+                     422: "Unprocessable Content", 503: "Service Unavailable"}
 
 
 class _Simple:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
-import threading
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 
-from migkg.export import dump
+from migkg.export import FORMATS as EXPORT_FORMATS
 from migkg.namespaces import DCAT, DCTERMS, FOAF, MIG, ONTOLOGY_IRI, RDF, RDFS, VOID, XSD
 
 from . import conneg, explorer
 from . import graph_views as views
 from .linked_data import serialize_rdf
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("downloads", __name__)
 
@@ -28,7 +26,6 @@ DUMPS = {
     "nt": ("ntriples", "application/n-triples", "N-Triples: all graphs merged, one statement per line"),
 }
 VOID_OFFERED = [RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES]
-_lock = threading.Lock()
 
 EXAMPLES = """
 SELECT ?resource (COUNT(?membership) AS ?memberships) WHERE {
@@ -40,18 +37,9 @@ LICENSE = f"""SELECT ?license WHERE {{ <{ONTOLOGY_IRI}> dcterms:license ?license
 
 
 def dump_file(suffix: str) -> Path:
-    """The dump for the current build, written once to a temp-dir cache and reused by every worker."""
-    built = current_store()
+    """The dump of the request's build, as the backend keeps it (a build file, or its private cache)."""
     name, _, _ = DUMPS[suffix]
-    path = Path(tempfile.gettempdir()) / "migkg-cache" / built.build_id[:16] / f"migkg.{suffix}"
-    with _lock:
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{threading.get_ident()}.tmp")
-            with open(partial, "wb") as output:
-                dump(built.store, name, output)
-            partial.replace(path)
-    return path
+    return backend().dump(EXPORT_FORMATS[name][0])
 
 
 def dataset_iri() -> str:
@@ -60,11 +48,10 @@ def dataset_iri() -> str:
 
 def void_triples() -> list[Triple]:
     """VoID + DCAT description of the dataset: size, classes, sources, endpoint, dumps, examples, licence."""
-    built = current_store()
-    store = built.store
+    db = backend()
     root = request.url_root
     dataset = NamedNode(dataset_iri())
-    summary = built.manifest.get("summary", {})
+    summary = db.build.summary
     graphs = summary.get("graphs", {})
 
     def t(s, p, o):
@@ -78,12 +65,12 @@ def void_triples() -> list[Triple]:
         "Consultation processes, coordination mechanisms, instruments and the states and organizations that take "
         "part in them, curated from public documents; every statement is kept in the named graph of the source "
         "section that states it.", language="en"))
-    if built.manifest.get("built_at"):
-        t(dataset, DCTERMS + "modified", Literal(built.manifest["built_at"], datatype=NamedNode(XSD + "dateTime")))
-    for row in views.select(store, LICENSE):
+    if db.build.built_at:
+        t(dataset, DCTERMS + "modified", Literal(db.build.built_at, datatype=NamedNode(XSD + "dateTime")))
+    for row in views.select(db, LICENSE):
         t(dataset, DCTERMS + "license", row["license"])
     t(dataset, VOID + "triples", Literal(str(sum(graphs.values())), datatype=NamedNode(XSD + "integer")))
-    counts = views.class_counts(store)
+    counts = views.class_counts(db)
     entities = sum(count for cls, count in counts.items() if cls in (MIG + "Actor", MIG + "Instrument",
                                                                     MIG + "ConsultationProcess",
                                                                     MIG + "CoordinationMechanism"))
@@ -92,7 +79,7 @@ def void_triples() -> list[Triple]:
     t(dataset, VOID + "vocabulary", NamedNode(MIG))
     t(dataset, VOID + "sparqlEndpoint", NamedNode(root + "sparql"))
     t(dataset, FOAF + "homepage", NamedNode(root))
-    for row in views.select(store, EXAMPLES):
+    for row in views.select(db, EXAMPLES):
         t(dataset, VOID + "exampleResource", row["resource"])
     t(dataset, VOID + "exampleResource", NamedNode(explorer.resource_base() + "id/state/THA"))
     for cls, count in sorted(counts.items()):
@@ -101,7 +88,7 @@ def void_triples() -> list[Triple]:
             t(dataset, VOID + "classPartition", partition)
             t(partition, VOID + "class", NamedNode(cls))
             t(partition, VOID + "entities", Literal(str(count), datatype=NamedNode(XSD + "integer")))
-    known = views.sections(store, built.build_id)
+    known = views.sections(db)
     for document in sorted({section.document for section in known.values() if section.document}):
         t(dataset, DCTERMS + "source", NamedNode(document))
     for graph, count in sorted(graphs.items()):
@@ -125,8 +112,8 @@ def void_triples() -> list[Triple]:
 
 
 def downloads_view() -> dict:
-    built = current_store()
-    return {"build_id": built.build_id, "built_at": built.manifest.get("built_at"),
+    build = backend().build
+    return {"build_id": build.id, "built_at": build.built_at,
             "dumps": [{"url": f"/downloads/migkg.{suffix}", "format": name, "media_type": media,
                        "description": description} for suffix, (name, media, description) in DUMPS.items()],
             "void": [{"url": f"/downloads/void.{fmt.file_extension}", "media_type": fmt.media_type}
@@ -148,9 +135,8 @@ def downloads_json():
 def download(suffix: str):
     if suffix not in DUMPS:
         abort(404, description="Dumps are offered as " + ", ".join(f"migkg.{s}" for s in DUMPS) + ".")
-    built = current_store()
     response = send_file(dump_file(suffix), mimetype=DUMPS[suffix][1], as_attachment=True,
-                         download_name=f"migkg-{built.build_id[:12]}.{suffix}", etag=True, conditional=True)
+                         download_name=f"migkg-{backend().build.id[:12]}.{suffix}", etag=True, conditional=True)
     return response
 
 

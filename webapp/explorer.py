@@ -11,7 +11,7 @@ from pyoxigraph import Literal, NamedNode
 from migkg.namespaces import MIG, ORG, PREFIXES, SKOS
 
 from . import graph_views as views
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("explorer", __name__)
 
@@ -125,8 +125,8 @@ def class_url(iri: str) -> str:
 
 
 def _built():
-    built = current_store()
-    return built.store, built.build_id
+    db = backend()
+    return db, db.build.id
 
 
 def source_ref(source: views.Source) -> dict:
@@ -215,8 +215,8 @@ def home_view() -> dict:
     classes = sorted(({"class": cls, "label": annotations[cls].label, "count": count, "url": class_url(cls)}
                       for cls, count in counts.items() if cls in shown),
                      key=lambda row: (-row["count"], row["label"]))
-    known = views.sections(store, build_id)
-    per_graph = current_store().manifest.get("summary", {}).get("graphs", {})
+    known = views.sections(store)
+    per_graph = store.build.summary.get("graphs", {})
     documents = defaultdict(lambda: {"sections": 0, "statements": 0})
     for graph, section in known.items():
         documents[section.document]["sections"] += 1
@@ -224,7 +224,7 @@ def home_view() -> dict:
     document_names = views.annotate(store, [NamedNode(d) for d in documents])
     sources = [{"iri": iri, "label": document_names[iri].label, "url": local_url(iri), **figures}
                for iri, figures in sorted(documents.items(), key=lambda item: document_names[item[0]].label)]
-    return {"build_id": build_id, "built_at": current_store().manifest.get("built_at"),
+    return {"build_id": build_id, "built_at": store.build.built_at,
             "statements": sum(per_graph.values()), "entry_points": entry_points, "classes": classes,
             "sources": sources}
 
@@ -245,9 +245,9 @@ def home_json():
 
 def search_view(text: str, limit: int) -> dict:
     store, build_id = _built()
-    hits = views.search(store, build_id, text, limit=limit) if text.strip() else []
+    hits = views.search(store, text, limit=limit) if text.strip() else []
     annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
-    ancestors = ancestors_by_class(store, build_id)
+    ancestors = ancestors_by_class(store)
     type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
                                         if t.startswith(MIG)])
     results = []
@@ -305,7 +305,7 @@ def class_list_view(name: str) -> dict:
         abort(404, description=f"There is no class {name!r} in the ontology.")
     facets = views.facets(store, members)
     annotations = views.annotate(store, [NamedNode(iri) for iri in members])
-    ancestors = ancestors_by_class(store, build_id)
+    ancestors = ancestors_by_class(store)
     filters = {kind: request.args.get(kind, "").strip() for kind in ("theme", "region", "member")}
     chosen = {kind: _filter_node(kind, value).value for kind, value in filters.items() if value}
     sort = SORTS.get(request.args.get("sort", "name"), "name")
@@ -384,9 +384,9 @@ def entity_view(resource: NamedNode) -> dict | None:
     if not statements.outgoing and not statements.incoming:
         return None
     iri = resource.value
-    known = views.sections(store, build_id)
-    shortcut_properties = views.shortcuts(store, build_id)
-    inverse = views.inverses(store, build_id)
+    known = views.sections(store)
+    shortcut_properties = views.shortcuts(store)
+    inverse = views.inverses(store)
     memberships = views.memberships(store, resource)
     figures = views.figures(store, resource)
 
@@ -401,7 +401,7 @@ def entity_view(resource: NamedNode) -> dict | None:
         linked |= {x for x in (figure.measure, figure.qualifier) if x}
     annotations = views.annotate(store, [NamedNode(x) for x in linked])
     me = annotations[iri]
-    ancestors = ancestors_by_class(store, build_id)
+    ancestors = ancestors_by_class(store)
     asserted_types = {term.value for (predicate, term), graphs in statements.outgoing.items()
                       if predicate == views.RDF_TYPE and graphs - {views.INFERRED_GRAPH.value}}
     specific = most_specific(asserted_types or me.types, ancestors) or sorted(asserted_types or me.types)

@@ -12,9 +12,10 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pyoxigraph import Literal, NamedNode, Store, Variable
+from pyoxigraph import Literal, NamedNode
 
-from migkg.catalogue import execute
+from migkg.backend import Snapshot
+
 from migkg.namespaces import (DCTERMS, FOAF, INFERRED_GRAPH, MIG, ONTOLOGY_GRAPH, ORG, RDF, RDFS,
                               REFERENCE_GRAPH, SHAPES_GRAPH, SKOS, SOURCES_GRAPH)
 
@@ -39,10 +40,9 @@ TECHNICAL = re.compile(re.escape(MIG) + r"is\w+Membership$")
 LABEL_RANK = {LABEL: 0, PREF_LABEL: 1, NAME: 2, TITLE: 3, ALT_LABEL: 4}
 
 
-def select(store: Store, text: str, **bindings):
-    """Run a query over the union of all graphs with the project's prefixes and `bindings` substituted."""
-    substitutions = {Variable(name): value for name, value in bindings.items()}
-    return execute(store, text, substitutions=substitutions or None)
+def select(db: Snapshot, text: str, **bindings):
+    """Run a query through the backend (its limits, the union of all graphs, the project's prefixes), `bindings` bound."""
+    return db.select(text, bindings or None)
 
 
 _query = select
@@ -115,13 +115,13 @@ SELECT ?resource ?predicate ?value WHERE {
 }"""
 
 
-def annotate(store: Store, iris) -> dict[str, Annotation]:
+def annotate(db: Snapshot, iris) -> dict[str, Annotation]:
     """Labels, descriptions and types (asserted and inferred) for many resources in one query."""
     nodes = {iri if isinstance(iri, NamedNode) else NamedNode(iri) for iri in iris}
     found = {node.value: Annotation(node.value) for node in nodes}
     if not nodes:
         return found
-    for row in _query(store, ANNOTATE % _values(nodes)):
+    for row in _query(db, ANNOTATE % _values(nodes)):
         entry = found[row["resource"].value]
         predicate, value = row["predicate"].value, row["value"]
         if predicate == RDF_TYPE:
@@ -166,14 +166,15 @@ _cache_lock = threading.Lock()
 
 
 def per_build(compute):
-    """Cache `compute(store)` for one build: computed once per worker, recomputed after a new build is swapped in."""
+    """Cache `compute(db)` for one build: computed once per worker, recomputed after a new build is swapped in."""
     cache: dict[str, object] = {}
 
-    def cached(store: Store, build_id: str):
+    def cached(db: Snapshot):
+        build_id = db.build.id
         with _cache_lock:
             if build_id in cache:
                 return cache[build_id]
-        value = compute(store)
+        value = compute(db)
         with _cache_lock:
             cache.clear()
             cache[build_id] = value
@@ -184,10 +185,10 @@ def per_build(compute):
 
 
 @per_build
-def sections(store: Store) -> dict[str, Source]:
+def sections(db: Snapshot) -> dict[str, Source]:
     """Every source section described in the sources graph, by graph IRI (cached per build)."""
     found = {}
-    for row in _query(store, SECTIONS):
+    for row in _query(db, SECTIONS):
         iri = row["section"].value
         number = _literal_value(row["sectionLabel"])
         document_label = _literal_value(row["documentLabel"]) or fallback_label(row["document"].value)
@@ -231,8 +232,8 @@ SELECT $resource ?subject ?predicate ?graph WHERE {
 }""" % SHAPES_GRAPH.value
 
 
-def exists(store: Store, resource: NamedNode) -> bool:
-    return bool(_query(store, EXISTS, resource=resource))
+def exists(db: Snapshot, resource: NamedNode) -> bool:
+    return db.ask(EXISTS, {"resource": resource})
 
 
 @dataclass
@@ -243,11 +244,11 @@ class Statements:
     incoming: dict[tuple[str, object], set[str]]
 
 
-def statements(store: Store, resource: NamedNode) -> Statements:
+def statements(db: Snapshot, resource: NamedNode) -> Statements:
     outgoing, incoming = defaultdict(set), defaultdict(set)
-    for row in _query(store, OUTGOING, resource=resource):
+    for row in _query(db, OUTGOING, resource=resource):
         outgoing[(row["predicate"].value, row["object"])].add(row["graph"].value)
-    for row in _query(store, INCOMING, resource=resource):
+    for row in _query(db, INCOMING, resource=resource):
         incoming[(row["predicate"].value, row["subject"])].add(row["graph"].value)
     return Statements(dict(outgoing), dict(incoming))
 
@@ -261,9 +262,9 @@ SELECT DISTINCT ?property WHERE {
 }""" % ONTOLOGY_GRAPH.value
 
 @per_build
-def shortcuts(store: Store) -> set[str]:
+def shortcuts(db: Snapshot) -> set[str]:
     """Properties the reasoner derives from memberships (mig:hasMember, mig:memberOf, …) and their inverses."""
-    return {row["property"].value for row in _query(store, SHORTCUTS)}
+    return {row["property"].value for row in _query(db, SHORTCUTS)}
 
 
 INVERSES = """
@@ -272,10 +273,10 @@ SELECT ?property ?inverse WHERE {
 }""" % ONTOLOGY_GRAPH.value
 
 @per_build
-def inverses(store: Store) -> dict[str, set[str]]:
+def inverses(db: Snapshot) -> dict[str, set[str]]:
     """property -> its inverses, so that an incoming link already shown as an outgoing inverse is not shown twice."""
     found = defaultdict(set)
-    for row in _query(store, INVERSES):
+    for row in _query(db, INVERSES):
         found[row["property"].value].add(row["inverse"].value)
     return dict(found)
 
@@ -306,10 +307,10 @@ SELECT $resource ?membership ?member ?organization ?role ?graph ?start ?end ?rem
 }"""
 
 
-def memberships(store: Store, resource: NamedNode) -> list[Membership]:
+def memberships(db: Snapshot, resource: NamedNode) -> list[Membership]:
     """Memberships held in `resource` and by `resource`, with the graphs that state them."""
     found: dict[tuple[str, str], Membership] = {}
-    for row in _query(store, MEMBERSHIPS, resource=resource):
+    for row in _query(db, MEMBERSHIPS, resource=resource):
         key = (row["membership"].value, row["role"].value)
         entry = found.setdefault(key, Membership(
             row["membership"].value, row["member"].value, row["organization"].value, row["role"].value,
@@ -341,10 +342,10 @@ SELECT $resource ?observation ?measure ?value ?asOf ?qualifier ?graph WHERE {
 } ORDER BY ?measure DESC(?asOf)"""
 
 
-def figures(store: Store, resource: NamedNode) -> list[Figure]:
+def figures(db: Snapshot, resource: NamedNode) -> list[Figure]:
     """Dated figures (mig:Observation) about a resource, each with the graphs that state it."""
     found: dict[str, Figure] = {}
-    for row in _query(store, FIGURES, resource=resource):
+    for row in _query(db, FIGURES, resource=resource):
         iri = row["observation"].value
         entry = found.setdefault(iri, Figure(
             iri, _literal_value(row["measure"]), row["value"].value, _literal_value(row["asOf"]),
@@ -363,10 +364,10 @@ SELECT $document ?section ?subject (COUNT(*) AS ?statements) WHERE {
 } GROUP BY $document ?section ?subject""" % SOURCES_GRAPH.value
 
 
-def section_contents(store: Store, document: NamedNode) -> dict[str, list[tuple[str, int]]]:
+def section_contents(db: Snapshot, document: NamedNode) -> dict[str, list[tuple[str, int]]]:
     """For each section of a source document, the resources it describes and how many statements it makes."""
     found = defaultdict(list)
-    for row in _query(store, SECTION_CONTENTS, document=document):
+    for row in _query(db, SECTION_CONTENTS, document=document):
         found[row["section"].value].append((row["subject"].value, int(row["statements"].value)))
     return dict(found)
 
@@ -377,10 +378,10 @@ SELECT $document ?section ?predicate ?object WHERE {
 }""" % SOURCES_GRAPH.value
 
 
-def section_descriptions(store: Store, document: NamedNode) -> list[tuple[NamedNode, NamedNode, object]]:
+def section_descriptions(db: Snapshot, document: NamedNode) -> list[tuple[NamedNode, NamedNode, object]]:
     """The statements describing a document's sections (hash IRIs of the document's IRI)."""
     return [(row["section"], NamedNode(row["predicate"].value), row["object"])
-            for row in _query(store, HASH_DESCRIPTIONS, document=document)]
+            for row in _query(db, HASH_DESCRIPTIONS, document=document)]
 
 
 # ------------------------------------------------------------------------------------- resource RDF
@@ -396,9 +397,9 @@ WHERE {
 }"""
 
 
-def resource_triples(store: Store, resource: NamedNode) -> list:
+def resource_triples(db: Snapshot, resource: NamedNode) -> list:
     """The RDF of a resource: its outgoing and incoming statements and the labels of what it links to."""
-    return list(_query(store, DESCRIBE, resource=resource))
+    return db.construct(DESCRIBE, {"resource": resource})
 
 
 # ------------------------------------------------------------------------------------------- search
@@ -439,11 +440,11 @@ SELECT ?resource ?predicate ?text WHERE {
 }""" % ONTOLOGY_GRAPH.value
 
 @per_build
-def names(store: Store) -> list[Name]:
+def names(db: Snapshot) -> list[Name]:
     """Every name of every resource (labels, alternative labels, ISO codes), normalised; cached per build."""
     found = set()
     for query in (SEARCHABLE, SEARCHABLE_CONCEPTS):
-        for row in _query(store, query):
+        for row in _query(db, query):
             text = row["text"]
             found.add(Name(row["resource"].value, text.value, text.language or "", row["predicate"].value,
                            normalise(text.value)))
@@ -471,11 +472,11 @@ def score(query: str, name: Name) -> int:
     return 0
 
 
-def search(store: Store, build_id: str, text: str, limit: int = 50) -> list[tuple[str, int, Name]]:
+def search(db: Snapshot, text: str, limit: int = 50) -> list[tuple[str, int, Name]]:
     """Resources whose names match `text`, best first: (resource IRI, score, the name that matched)."""
     query = normalise(text)
     best: dict[str, tuple[int, Name]] = {}
-    for name in names(store, build_id):
+    for name in names(db):
         points = score(query, name)
         if points and (name.resource not in best or points > best[name.resource][0]):
             best[name.resource] = (points, name)
@@ -522,18 +523,18 @@ SELECT ?resource ?facet ?value WHERE {
 }"""
 
 
-def class_members(store: Store, cls: NamedNode, states_in_data_only: bool = False) -> list[str]:
+def class_members(db: Snapshot, cls: NamedNode, states_in_data_only: bool = False) -> list[str]:
     if states_in_data_only:
-        return sorted({row["resource"].value for row in _query(store, STATES_IN_DATA)})
-    return sorted({row["resource"].value for row in _query(store, CLASS_MEMBERS, **{"class": cls})})
+        return sorted({row["resource"].value for row in _query(db, STATES_IN_DATA)})
+    return sorted({row["resource"].value for row in _query(db, CLASS_MEMBERS, **{"class": cls})})
 
 
-def facets(store: Store, resources: list[str]) -> dict[str, dict[str, set[str]]]:
+def facets(db: Snapshot, resources: list[str]) -> dict[str, dict[str, set[str]]]:
     """resource -> facet name -> values (themes, regions, member states, processes, dates) for class lists."""
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for start in range(0, len(resources), 400):
         chunk = [NamedNode(iri) for iri in resources[start:start + 400]]
-        for row in _query(store, LIST_FACETS % _values(chunk)):
+        for row in _query(db, LIST_FACETS % _values(chunk)):
             found[row["resource"].value][row["facet"].value].add(row["value"].value)
     return found
 
@@ -545,8 +546,8 @@ SELECT ?class (COUNT(DISTINCT ?resource) AS ?resources) WHERE {
 } GROUP BY ?class"""
 
 
-def class_counts(store: Store) -> dict[str, int]:
-    return {row["class"].value: int(row["resources"].value) for row in _query(store, CLASSES)}
+def class_counts(db: Snapshot) -> dict[str, int]:
+    return {row["class"].value: int(row["resources"].value) for row in _query(db, CLASSES)}
 
 
 SUBCLASSES = """
@@ -554,8 +555,8 @@ SELECT ?class ?parent WHERE { GRAPH <%s> { ?class rdfs:subClassOf ?parent FILTER
     ONTOLOGY_GRAPH.value)
 
 
-def subclass_pairs(store: Store) -> list[tuple[str, str]]:
-    return [(row["class"].value, row["parent"].value) for row in _query(store, SUBCLASSES)]
+def subclass_pairs(db: Snapshot) -> list[tuple[str, str]]:
+    return [(row["class"].value, row["parent"].value) for row in _query(db, SUBCLASSES)]
 
 
 # --------------------------------------------------------------------------------------- networks
@@ -582,22 +583,22 @@ SELECT DISTINCT ?member ?organization ?role WHERE {
 }"""
 
 
-def links(store: Store, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
+def links(db: Snapshot, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
     """(subject, predicate, object) asserted between the given nodes and their neighbours, memberships collapsed."""
     found = []
     if not nodes:
         return found
-    for row in _query(store, LINKS % _values(nodes)):
+    for row in _query(db, LINKS % _values(nodes)):
         found.append((row["subject"].value, row["predicate"].value, row["object"].value))
-    return found + membership_links(store, nodes)
+    return found + membership_links(db, nodes)
 
 
-def membership_links(store: Store, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
+def membership_links(db: Snapshot, nodes: list[NamedNode]) -> list[tuple[str, str, str]]:
     """(member, role, organization) for every membership held by or in the given nodes."""
     if not nodes:
         return []
     return [(row["member"].value, row["role"].value, row["organization"].value)
-            for row in _query(store, MEMBERSHIP_LINKS % _values(nodes))]
+            for row in _query(db, MEMBERSHIP_LINKS % _values(nodes))]
 
 
 LINEAGE = """
@@ -608,9 +609,9 @@ SELECT DISTINCT ?subject ?predicate ?object WHERE {
 }"""
 
 
-def lineage(store: Store) -> list[tuple[str, str, str]]:
+def lineage(db: Snapshot) -> list[tuple[str, str, str]]:
     """Links between instruments: protocols to conventions, action plans to declarations, parts to wholes."""
-    return [(row["subject"].value, row["predicate"].value, row["object"].value) for row in _query(store, LINEAGE)]
+    return [(row["subject"].value, row["predicate"].value, row["object"].value) for row in _query(db, LINEAGE)]
 
 
 def is_membership_or_observation(types: set[str]) -> bool:

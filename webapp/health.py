@@ -2,12 +2,12 @@
 
 from flask import Blueprint, jsonify
 
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
 def health():
-    built = current_store()
-    return jsonify(status="ok", build_id=built.build_id, built_at=built.manifest.get("built_at"))
+    build = backend().build
+    return jsonify(status="ok", build_id=build.id, built_at=build.built_at)

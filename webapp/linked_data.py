@@ -14,7 +14,7 @@ from migkg.namespaces import DCAT, PREFIXES, VOID
 
 from . import conneg, explorer
 from . import graph_views as views
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("linked_data", __name__)
 
@@ -80,7 +80,7 @@ def _split_suffix(path: str) -> tuple[str, str | None]:
 
 def _resource(path: str) -> tuple[NamedNode, str | None]:
     """The resource a local path names, and the format its suffix asks for; 404 if there is none."""
-    store = current_store().store
+    store = backend()
     candidates = [(path, None)]
     stem, suffix = _split_suffix(path)
     if suffix:
@@ -101,7 +101,7 @@ def format_links(local: str) -> list[tuple[str, str, str]]:
 
 
 def _statements_of(resource: NamedNode) -> list:
-    store = current_store().store
+    store = backend()
     triples = views.resource_triples(store, resource)
     if resource.value.startswith(explorer.resource_base() + "source/"):
         triples += [Triple(s, p, o) for s, p, o in views.section_descriptions(store, resource)]
@@ -110,7 +110,7 @@ def _statements_of(resource: NamedNode) -> list:
 
 def _quads_of(resource: NamedNode) -> list:
     """Statements with the graph (source section) that holds each: for TriG and N-Quads."""
-    store = current_store().store
+    store = backend()
     found = views.statements(store, resource)
     quads = []
     for (predicate, term), graphs in found.outgoing.items():

@@ -16,7 +16,7 @@ from pyvis.network import Network
 
 from . import explorer
 from . import graph_views as views
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("networks", __name__)
 
@@ -64,7 +64,7 @@ def short_name(annotation: views.Annotation) -> str:
 
 def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), truncated=False) -> dict:
     """Nodes coloured by kind and edges labelled by property or role, as vis-network data via pyvis."""
-    store = current_store().store
+    store = backend()
     iris = {focus} if focus else set()
     for subject, predicate, obj in links:
         iris |= {subject, obj}
@@ -115,7 +115,7 @@ def _resource(path: str) -> tuple[str, NamedNode]:
         node = NamedNode(explorer.iri_for_path(path))
     except ValueError:
         abort(404, description=f"There is no resource /{path} in the knowledge graph.")
-    if not views.exists(current_store().store, node):
+    if not views.exists(backend(), node):
         abort(404, description=f"There is no resource /{path} in the knowledge graph.")
     return path, node
 
@@ -132,7 +132,7 @@ def respond(path: str, title: str, description: str, graph: dict, controls: dict
 def members(path: str):
     """The members of a process or body, with an edge per role (member, observer, chair, secretariat, …)."""
     _, node = _resource(path)
-    links = views.membership_links(current_store().store, [node])
+    links = views.membership_links(backend(), [node])
     links = [link for link in links if link[2] == node.value]
     graph = draw(node.value, links)
     if len(graph["nodes"]) <= 1:
@@ -145,7 +145,7 @@ def members(path: str):
 def state_processes(path: str):
     """The processes and bodies a state takes part in, with its role in each."""
     _, node = _resource(path)
-    links = [link for link in views.membership_links(current_store().store, [node]) if link[0] == node.value]
+    links = [link for link in views.membership_links(backend(), [node]) if link[0] == node.value]
     graph = draw(node.value, links)
     return respond(path, f"Processes of {graph['focus_name']}",
                    "The processes, forums and bodies this state takes part in, and its role in each.", graph)
@@ -160,7 +160,7 @@ def lineage():
     if focus:
         _, node = _resource(focus)
         focus_iri = node.value
-    links = views.lineage(current_store().store)
+    links = views.lineage(backend())
     graph = draw(focus_iri, links)
     path = "lineage.json" if request.path.endswith(".json") else "lineage"
     return respond(path, "Instrument lineage",
@@ -178,7 +178,7 @@ def ego(path: str):
         abort(400, description="depth must be a whole number from 1 to 3")
     if not 1 <= depth <= MAX_DEPTH:
         abort(400, description="depth must be a whole number from 1 to 3")
-    store = current_store().store
+    store = backend()
     seen, frontier, links, truncated = {node.value}, [node], [], False
     for _ in range(depth):
         found = views.links(store, frontier)

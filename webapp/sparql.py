@@ -14,12 +14,12 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFor
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType, default_exceptions
 
-from migkg.catalogue import CannedQuery, QueryInputError, bind_parameters, parse_term, read_query
+from migkg.backend import GRAPH_DUMP, Answer, Dataset, QueryRejected
+from migkg.catalogue import CannedQuery, QueryInputError, parse_term, read_query
 from migkg.namespaces import PREFIXES
 
 from . import conneg
-from .query_pool import QueryRejected, QueryTask, pool_for
-from .store_access import current_store
+from .backend_access import backend
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -30,14 +30,14 @@ CORS(blueprint, origins="*", methods=["GET", "HEAD", "POST", "OPTIONS"],
 
 # Offered in order of preference: the first is the default when the client does not say.
 RESULT_FORMATS = [QueryResultsFormat.JSON, QueryResultsFormat.XML, QueryResultsFormat.CSV, QueryResultsFormat.TSV]
-GRAPH_FORMATS = [RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML, RdfFormat.JSON_LD]
+GRAPH_FORMATS = [RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML, RdfFormat.JSON_LD, RdfFormat.N_QUADS,
+                 RdfFormat.TRIG]
 FORMAT_PARAMETERS = ("format", "output", "results")  # what SPARQLWrapper, Virtuoso and 4store clients send
 QUERY_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
 GRAPH_READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
-GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with default_graph
 READ_ONLY = ("This SPARQL endpoint is read-only: SPARQL Update (the `update` parameter or "
              "application/sparql-update) is not accepted, and no request changes the data.")
 
@@ -122,11 +122,6 @@ def _read_operation() -> Operation:
         operation.default_graphs = tuple(_iri(value, "default-graph-uri") for value in default_graphs)
         operation.named_graphs = tuple(_iri(value, "named-graph-uri") for value in named_graphs)
     operation.bindings = _bindings(params)
-    if operation.bindings and operation.query is not None:
-        try:
-            operation.query = bind_parameters(operation.query, operation.bindings)
-        except QueryInputError as error:
-            raise BadRequest(f"Cannot bind the `$` parameters: {error}.") from None
     return operation
 
 
@@ -192,26 +187,6 @@ def _bindings(params: MultiDict) -> dict:
     return bound
 
 
-# SPARQL tokens we must see past to find keywords: comments, strings, IRIs, variables, prefixed names.
-_TOKENS = re.compile(
-    r"""\#[^\n\r]*
-      | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\" | '''(?:[^'\\]|\\.|'(?!''))*'''
-      | "(?:[^"\\\n\r]|\\.)*" | '(?:[^'\\\n\r]|\\.)*'
-      | <[^<>"{}|^`\\\x00-\x20]*>
-      | [?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+
-      | @[A-Za-z]+(?:-[A-Za-z0-9]+)*
-      | (?:[^\W\d][\w.-]*)?:[\w.\-:%\\]*
-      | (?P<word>[^\W\d]\w*)
-      | .""",
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def keywords(query: str) -> set[str]:
-    """The bare words of a query (upper-cased): its keywords, never text inside strings, IRIs or comments."""
-    return {match.group("word").upper() for match in _TOKENS.finditer(query) if match.group("word")}
-
-
 # -----------------------------------------------------------------------------------------------
 # Answering
 
@@ -221,7 +196,7 @@ def _settings():
 
 
 def _etag(*parts) -> str:
-    digest = hashlib.sha256(json.dumps([current_store().build_id, request.path, *parts], default=str,
+    digest = hashlib.sha256(json.dumps([backend().build.id, request.path, *parts], default=str,
                                        sort_keys=True).encode())
     return digest.hexdigest()[:40]
 
@@ -255,49 +230,29 @@ def _negotiated(operation: Operation) -> tuple[QueryResultsFormat | None, RdfFor
             conneg.choose(accept, GRAPH_FORMATS, operation.overrides))
 
 
-def _run(task: QueryTask) -> Response:
-    settings = _settings()
-    pool = pool_for(current_app.extensions, settings.query_workers, settings.query_timeout)
-    try:
-        answer = pool.run(task)
-    except QueryRejected as rejected:  # PoolBusy included: a 503, with Retry-After added below
-        _fail(rejected.status, rejected.message)
+def _respond(answer: Answer) -> Response:
     return Response(answer.body, content_type=_content_type(answer.media_type))
 
 
-def _task(operation: Operation, results_format, graph_format, **overrides) -> QueryTask:
-    settings = _settings()
-    values = dict(
-        store_dir=str(current_store().directory / "oxigraph"),
-        query=operation.query or GRAPH_DUMP,
-        base_iri=settings.resource_base,
-        default_graphs=operation.default_graphs,
-        named_graphs=operation.named_graphs,
-        results_media_type=results_format.media_type if results_format else None,
-        graph_media_type=graph_format.media_type if graph_format else None,
-        max_rows=settings.max_result_rows,
-        max_bytes=settings.max_result_bytes,
-    )
-    values.update(overrides)
-    return QueryTask(**values)
+def _dataset(operation: Operation) -> Dataset | None:
+    if operation.default_graphs is None and operation.named_graphs is None:
+        return None
+    return Dataset(operation.default_graphs or (), operation.named_graphs or ())
 
 
 def _answer_query(operation: Operation) -> Response:
-    words = keywords(operation.query)
-    if "SERVICE" in words:
-        raise BadRequest("Federated queries (SERVICE) are not supported: this endpoint answers from its own "
-                         "data only.")
     results_format, graph_format = _negotiated(operation)
     if results_format is None and graph_format is None:
         _fail(406, _unacceptable_message())
-    # Without a protocol dataset the default graph is the union of all graphs, unless the query
-    # names its own dataset (FROM / FROM NAMED), which must then apply.
-    union = "FROM" not in words
-    tag = _etag("query", operation.query, operation.default_graphs, operation.named_graphs, results_format and results_format.media_type, graph_format and graph_format.media_type)
+    tag = _etag("query", operation.query, sorted(operation.bindings.items(), key=str), operation.default_graphs,
+                operation.named_graphs, results_format and results_format.media_type,
+                graph_format and graph_format.media_type)
     unchanged = _not_modified(tag)
     if unchanged is not None:
         return unchanged
-    response = _run(_task(operation, results_format, graph_format, union_default_graph=union))
+    answer = backend().query(operation.query, bindings=operation.bindings, dataset=_dataset(operation),
+                             results_format=results_format, graph_format=graph_format)
+    response = _respond(answer)
     _cache_headers(response, tag)
     return response
 
@@ -311,15 +266,13 @@ def _answer_graph(operation: Operation) -> Response:
     if unchanged is not None:
         return unchanged
     # A graph is read whole: the row cap is for query answers, the byte cap still bounds the reply.
-    whole = dict(query=GRAPH_DUMP, max_rows=sys.maxsize)
     if operation.graph is not None:
-        task = _task(operation, None, graph_format, default_graphs=(operation.graph,), named_graphs=(),
-                     require_graph=operation.graph, **whole)
+        answer = backend().query(GRAPH_DUMP, dataset=Dataset((operation.graph,), ()), graph_format=graph_format,
+                                 max_rows=sys.maxsize, require_graph=operation.graph)
     else:
         # The default graph, as every query sees it here, is the union of all graphs.
-        task = _task(operation, None, graph_format, default_graphs=None, named_graphs=None,
-                     union_default_graph=True, **whole)
-    response = _run(task)
+        answer = backend().query(GRAPH_DUMP, graph_format=graph_format, max_rows=sys.maxsize)
+    response = _respond(answer)
     _cache_headers(response, tag)
     return response
 
@@ -351,12 +304,9 @@ def service_description(endpoint: str) -> list[Triple]:
         Triple(default_graph, RDF_TYPE, sd("Graph")),
     ]
     for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                 "Turtle", "N-Triples", "RDF_XML", "JSON-LD"):
+                 "Turtle", "N-Triples", "RDF_XML", "JSON-LD", "N-Quads", "TriG"):
         triples.append(Triple(service, sd("resultFormat"), NamedNode(FORMATS_NS + name)))
-    built = current_store()
-    counts = built.manifest.get("summary", {}).get("graphs")
-    if counts is None:
-        counts = {graph.value: None for graph in built.store.named_graphs() if isinstance(graph, NamedNode)}
+    counts = backend().build.summary.get("graphs", {})
     total = 0
     for iri, count in sorted(counts.items()):
         named, graph = BlankNode(), BlankNode()

@@ -1,0 +1,241 @@
+"""The backend seam: the one way the web app and the CLI query the graph, whichever engine holds it.
+
+A `Backend` hands out `Snapshot`s; a snapshot is one build, so every answer given through it (one
+HTTP response, one CLI command) comes wholly from that build. The snapshot prepares each query the
+same way for every engine: SERVICE refused, parameters bound with a VALUES block placed by the
+SPARQL tokenizer, the dataset chosen (the union of all graphs unless the query or the protocol names
+one). The engine runs it within the limits and answers with protocol bytes; `select`, `ask` and
+`construct` read those bytes back with pyoxigraph's parsers.
+
+Engines: `migkg.engines.oxigraph` (the embedded store, the default) and `migkg.engines.sparql`
+(any SPARQL 1.1 Protocol endpoint). `open_backend("oxigraph:var/store" | "sparql:http://…")`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from pyoxigraph import (Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple,
+                        parse, parse_query_results)
+
+from .sparql_lexer import SparqlSyntaxError, bind_values, shape
+
+# What the snapshot asks engines for when it reads answers itself (lossless, every engine writes it).
+INTERNAL_RESULTS = QueryResultsFormat.JSON
+INTERNAL_GRAPH = RdfFormat.N_TRIPLES
+BUILD_GRAPH = "https://w3id.org/migkg/graph/build"  # the build-metadata graph a remote engine holds
+SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
+                   "only.")
+
+
+class QueryRejected(Exception):
+    """The query cannot be answered; `status` is the HTTP status and `message` says why, for the user."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class BackendUnavailable(QueryRejected):
+    """The engine cannot answer now (no build yet, engine down, workers lost): a 503, not the client's fault."""
+
+    def __init__(self, message: str):
+        super().__init__(503, message)
+
+
+class BackendConfigError(ValueError):
+    """MIGKG_BACKEND (or its parts) cannot be used; the message says what to write instead."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one query may cost. Every query, explorer pages included, runs under the same limits."""
+
+    timeout: float = 10.0
+    max_rows: int = 10_000
+    max_bytes: int = 20 * 1024 * 1024
+    max_memory: int = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset a query runs over. No graphs named: the union of all graphs as default graph."""
+
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.default_graphs is not None or self.named_graphs is not None
+
+
+@dataclass(frozen=True)
+class Build:
+    """A published build: its identity and the manifest the build wrote (summary counts per class and graph)."""
+
+    id: str
+    manifest: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def built_at(self) -> str | None:
+        return self.manifest.get("built_at")
+
+    @property
+    def summary(self) -> dict:
+        return self.manifest.get("summary", {})
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> "Build":
+        return cls(manifest["build_id"], manifest)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Build":
+        return cls.from_manifest(json.loads(text))
+
+
+@dataclass(frozen=True)
+class QueryTask:
+    """One prepared query for an engine: the text to run, over which dataset, in which formats, within which caps."""
+
+    query: str
+    union_default_graph: bool = True
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    results_media_type: str | None = None  # for SELECT/ASK; None if the client accepts no results format
+    graph_media_type: str | None = None  # for CONSTRUCT/DESCRIBE; None if the client accepts no RDF format
+    max_rows: int = 10_000
+    max_bytes: int = 20 * 1024 * 1024
+    require_graph: str | None = None  # Graph Store reads: 404 unless this named graph exists
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    form: str  # "solutions", "boolean" or "graph"
+    media_type: str
+    body: bytes
+    rows: int
+
+
+GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset
+
+
+def prepare(text: str, bindings: dict[str, NamedNode | Literal] | None, dataset: Dataset | None) -> tuple[str, bool]:
+    """The text to run (parameters bound) and whether the default graph is the union of all graphs.
+
+    Raises QueryRejected(400) for SERVICE and for text the tokenizer cannot read.
+    """
+    try:
+        found = shape(text)
+        if found.uses_service:
+            raise QueryRejected(400, SERVICE_REFUSED)
+        if bindings:
+            text = bind_values(text, bindings)
+    except SparqlSyntaxError as error:
+        raise QueryRejected(400, f"Syntax error in the query: {error}.") from None
+    # A dataset given in the protocol replaces FROM / FROM NAMED (SPARQL 1.1 Protocol 2.1.4); without
+    # either the default graph is the union of all graphs.
+    union = not (dataset is not None and dataset.given) and not found.has_dataset_clause
+    return text, union
+
+
+class Snapshot(ABC):
+    """One build of the graph, as one response sees it. Engines implement `run`, `has_graph` and `dump_to`."""
+
+    build: Build
+    limits: Limits
+    base_iri: str | None = None
+
+    @abstractmethod
+    def run(self, task: QueryTask) -> Answer:
+        """Run a prepared task within its caps and the time limit (raises QueryRejected)."""
+
+    @abstractmethod
+    def has_graph(self, iri: str) -> bool:
+        """Whether the dataset holds a named graph with this IRI."""
+
+    @abstractmethod
+    def dump(self, fmt: RdfFormat) -> Path:
+        """A file holding the whole dataset in `fmt` (quads formats keep the graphs), for this build."""
+
+    # -- the one query path ------------------------------------------------------------------------
+
+    def query(self, text: str, *, bindings: dict | None = None, dataset: Dataset | None = None,
+              results_format: QueryResultsFormat | None = None, graph_format: RdfFormat | None = None,
+              max_rows: int | None = None, require_graph: str | None = None) -> Answer:
+        """Protocol bytes for `text` in the first of the formats that fits the query's form."""
+        prepared, union = prepare(text, bindings, dataset)
+        dataset = dataset or Dataset()
+        task = QueryTask(
+            query=prepared, union_default_graph=union,
+            default_graphs=dataset.default_graphs, named_graphs=dataset.named_graphs,
+            results_media_type=results_format.media_type if results_format else None,
+            graph_media_type=graph_format.media_type if graph_format else None,
+            max_rows=self.limits.max_rows if max_rows is None else max_rows,
+            max_bytes=self.limits.max_bytes, require_graph=require_graph, base_iri=self.base_iri)
+        return self.run(task)
+
+    def select(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None) -> QuerySolutions:
+        answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS,
+                            graph_format=None)
+        result = parse_query_results(answer.body, format=INTERNAL_RESULTS)
+        if not isinstance(result, QuerySolutions):
+            raise QueryRejected(400, "This is not a SELECT query.")
+        return result
+
+    def ask(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None) -> bool:
+        answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS)
+        result = parse_query_results(answer.body, format=INTERNAL_RESULTS)
+        if not isinstance(result, QueryBoolean):
+            raise QueryRejected(400, "This is not an ASK query.")
+        return bool(result)
+
+    def construct(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None,
+                  max_rows: int | None = None) -> list[Triple]:
+        answer = self.query(text, bindings=bindings, dataset=dataset, graph_format=INTERNAL_GRAPH,
+                            max_rows=max_rows)
+        return [quad.triple for quad in parse(answer.body, format=INTERNAL_GRAPH)]
+
+    def execute(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None):
+        """Whatever the query's form asks: solutions, a boolean or a list of triples."""
+        answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS,
+                            graph_format=INTERNAL_GRAPH)
+        if answer.form == "graph":
+            return [quad.triple for quad in parse(answer.body, format=INTERNAL_GRAPH)]
+        return parse_query_results(answer.body, format=INTERNAL_RESULTS)
+
+
+class Backend(ABC):
+    """Where the graph lives. `snapshot()` is the current build; cheap enough to call once per request."""
+
+    description: str
+
+    @abstractmethod
+    def snapshot(self) -> Snapshot:
+        """The current build (BackendUnavailable when there is none or the engine cannot be reached)."""
+
+    def close(self) -> None:
+        """Let go of processes and connections; the backend may not be used afterwards."""
+
+
+def open_backend(spec: str, limits: Limits, **options) -> Backend:
+    """The backend a MIGKG_BACKEND value names: `oxigraph:PATH` or `sparql:URL`."""
+    kind, _, target = spec.partition(":")
+    if kind == "oxigraph" and target:
+        from .engines.oxigraph import EmbeddedBackend
+
+        return EmbeddedBackend(Path(os.path.abspath(Path(target).expanduser())), limits, **options)
+    if kind == "sparql" and target.startswith(("http://", "https://")):
+        from .engines.sparql import RemoteBackend
+
+        return RemoteBackend(target, limits, **options)
+    raise BackendConfigError(
+        f"MIGKG_BACKEND={spec!r} is not a backend migkg knows. Write `oxigraph:PATH` for the embedded store "
+        "(e.g. oxigraph:var/store, what `migkg build` writes) or `sparql:URL` for a SPARQL 1.1 endpoint "
+        "(e.g. sparql:http://127.0.0.1:8890/sparql).")

@@ -1,0 +1,325 @@
+"""Killable query workers for the embedded store: each query runs in a worker process that can be ended.
+
+pyoxigraph cannot cancel a running query, so the only sure way to stop a runaway one at the time limit
+is to kill the process running it. Each web process keeps a small pool of worker processes; a worker
+that overruns is killed and replaced, and the request gets a 422 while other requests are served.
+
+Each worker, before it runs anything:
+- leaves the network: it moves into a network namespace of its own with no interface but a down
+  loopback (as root, or through an unprivileged user namespace), so SERVICE or any other outbound
+  request cannot reach any host, whatever the query says;
+- caps its address space (RLIMIT_AS): a query that needs more memory fails inside the worker, the
+  request gets a 422 and the worker is replaced, and the machine is not exhausted.
+
+Tasks and answers cross the socket as a JSON header and raw bytes (no pickling): the answer is
+already serialized in the client's format, so the web process only forwards it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import fcntl
+import json
+import logging
+import os
+import queue
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ..backend import Answer, BackendUnavailable, QueryRejected, QueryTask
+
+LOG = logging.getLogger(__name__)
+
+STARTUP_LIMIT = 60.0  # seconds a fresh worker may take to import and report ready (not query time)
+PARENT_CHECK_INTERVAL = 1.0  # how often a worker checks that the web process that started it is alive
+READERS_LOCK = "readers.lock"  # in each build directory: shared-locked by every process that has it open
+CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a worker process
+
+
+def isolate_network() -> str:
+    """Move this process into a network namespace of its own; say how (or why not) for the log."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) == 0:
+        return "network namespace"
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        # Map ourselves so files stay readable as before.
+        try:
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+        except OSError:
+            pass
+        return "user + network namespace"
+    return f"not isolated ({os.strerror(ctypes.get_errno())})"
+
+
+def cap_memory(limit: int) -> None:
+    if limit > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _watch_parent(parent_pid: int) -> None:
+    # A worker busy in a long query never reads its pipe, so it would not notice its web process dying.
+    while True:
+        time.sleep(PARENT_CHECK_INTERVAL)
+        if os.getppid() != parent_pid:
+            print(f"query worker {os.getpid()}: web process {parent_pid} is gone", file=sys.stderr, flush=True)
+            os._exit(0)
+
+
+class _OpenBuilds:
+    """The stores this worker has open (at most two: the current build and the one before it)."""
+
+    def __init__(self) -> None:
+        self.opened: dict[str, tuple[object, int]] = {}
+
+    def get(self, build_dir: str):
+        from pyoxigraph import Store
+
+        entry = self.opened.get(build_dir)
+        if entry is not None:
+            return entry[0]
+        while len(self.opened) >= 2:
+            oldest = next(iter(self.opened))
+            _, lock_fd = self.opened.pop(oldest)
+            os.close(lock_fd)
+        try:
+            lock_fd = os.open(os.path.join(build_dir, READERS_LOCK), os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            raise BackendUnavailable("The build being served was replaced; try again.") from None
+        fcntl.flock(lock_fd, fcntl.LOCK_SH)
+        if not os.path.isdir(os.path.join(build_dir, "oxigraph")):
+            os.close(lock_fd)
+            raise BackendUnavailable("The build being served was replaced; try again.")
+        store = Store.read_only(os.path.join(build_dir, "oxigraph"))
+        self.opened[build_dir] = (store, lock_fd)
+        return store
+
+
+def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
+    """Entry point of a worker process: isolate, then serve tasks on the socket `fd` shared with the web process."""
+    how = isolate_network()  # before any thread starts: a user namespace needs a single-threaded process
+    cap_memory(memory_limit)
+    os.set_blocking(fd, True)
+    connection = Connection(fd)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+    from .oxigraph import execute  # imported after the cap, so the cap covers the engine's own start-up
+
+    builds = _OpenBuilds()
+    connection.send_bytes(json.dumps({"ready": os.getpid(), "isolation": how}).encode())
+    while True:
+        try:
+            message = json.loads(connection.recv_bytes())
+        except (EOFError, OSError) as error:
+            print(f"query worker {os.getpid()}: the web process closed the connection ({error!r})", file=sys.stderr)
+            return
+        body = b""
+        try:
+            build_dir = message.pop("build_dir")
+            task = QueryTask(**{k: tuple(v) if isinstance(v, list) else v for k, v in message.items()})
+            answer = execute(builds.get(build_dir), task)
+            header, body = {"ok": True, "form": answer.form, "media_type": answer.media_type,
+                            "rows": answer.rows}, answer.body
+        except QueryRejected as rejected:
+            header = {"ok": False, "status": rejected.status, "message": rejected.message}
+        except SyntaxError as error:
+            header = {"ok": False, "status": 400, "message": f"Syntax error in the query: {error}"}
+        except MemoryError:
+            header = {"ok": False, "status": 422, "message": MEMORY_MESSAGE}
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # pyo3's PanicException is a BaseException
+            header = {"ok": False, "status": 400, "message": f"The query could not be evaluated: {error}"}
+        try:
+            connection.send_bytes(json.dumps(header).encode())
+            connection.send_bytes(body)
+        except (EOFError, OSError):
+            return
+
+
+MEMORY_MESSAGE = ("The query needed more memory than a query may use here and was stopped. Narrow it (more "
+                  "specific patterns, fewer joins, a LIMIT without ORDER BY over everything) or ask for less.")
+
+
+# ---------------------------------------------------------------------------------------------
+# In the web process
+
+
+# The package root, so a worker finds `migkg` even when it is not installed.
+_IMPORT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+_WORKER_CODE = ("import sys; from migkg.engines.query_pool import worker_main; "
+                "worker_main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))")
+
+
+class _Worker:
+    def __init__(self, process: subprocess.Popen, connection: Connection, log):
+        self.process = process
+        self.connection = connection
+        self.log = log  # the worker's stderr, read when it dies to tell a memory abort from a crash
+        self.ready = False
+        self.isolation = None
+
+    def last_words(self) -> str:
+        try:
+            self.log.seek(0, os.SEEK_END)
+            size = self.log.tell()
+            self.log.seek(max(0, size - 4096))
+            return self.log.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+
+class _WorkerDied(Exception):
+    def __init__(self, out_of_memory: bool):
+        self.out_of_memory = out_of_memory
+
+
+class QueryPool:
+    """`size` worker processes; `run` hands a task to an idle one and waits at most `timeout` seconds."""
+
+    def __init__(self, size: int, timeout: float, memory_limit: int):
+        self.size = max(1, size)
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self.owner = os.getpid()
+        self._lock = threading.Lock()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._workers: set[_Worker] = set()
+        self._closed = False
+        for _ in range(self.size):
+            self._idle.put(self._spawn())
+        atexit.register(self.close)
+
+    def _spawn(self) -> _Worker:
+        # A plain subprocess rather than multiprocessing's spawn, which re-imports the parent's
+        # __main__ (gunicorn's or pytest's script, or nothing importable at all).
+        ours, theirs = socket.socketpair()
+        # Under gevent the pair's descriptors are non-blocking; Connection expects blocking ones on both
+        # ends (the web side only reads after poll() says the answer is there).
+        os.set_blocking(ours.fileno(), True)
+        os.set_blocking(theirs.fileno(), True)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
+        log = tempfile.TemporaryFile()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_CODE, str(theirs.fileno()), str(os.getpid()), str(self.memory_limit)],
+                pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, stderr=log)
+        finally:
+            theirs.close()
+        worker = _Worker(process, Connection(ours.detach()), log)
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker (it overran, crashed or its pipe broke) and put a fresh one in its place."""
+        with self._lock:
+            self._workers.discard(worker)
+        worker.process.kill()
+        try:
+            worker.process.wait(5)
+        except subprocess.TimeoutExpired:
+            LOG.warning("query worker %s did not exit after SIGKILL", worker.process.pid)
+        worker.connection.close()
+        worker.log.close()
+        if not self._closed:
+            self._idle.put(self._spawn())
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return sorted(w.process.pid for w in self._workers)
+
+    def isolation(self) -> list[str | None]:
+        with self._lock:
+            return [w.isolation for w in self._workers if w.ready]
+
+    def run(self, build_dir: str, task: QueryTask) -> Answer:
+        """Run `task` on the build in `build_dir`; a worker that dies is replaced and the task tried once more."""
+        try:
+            return self._run_once(build_dir, task)
+        except _WorkerDied as died:
+            if died.out_of_memory:
+                raise QueryRejected(422, MEMORY_MESSAGE) from None
+        try:
+            return self._run_once(build_dir, task)
+        except _WorkerDied as died:
+            if died.out_of_memory:
+                raise QueryRejected(422, MEMORY_MESSAGE) from None
+            raise BackendUnavailable("The query engine stopped twice while answering; try again shortly.") from None
+
+    def _run_once(self, build_dir: str, task: QueryTask) -> Answer:
+        if self._closed:
+            raise BackendUnavailable("The query service is shutting down; try again.")
+        try:
+            worker = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise BackendUnavailable(f"All query workers stayed busy for {self.timeout:g} s; try again shortly.") from None
+        try:
+            if not worker.ready:
+                if not worker.connection.poll(STARTUP_LIMIT):
+                    raise BackendUnavailable("A query worker did not start; try again.")
+                hello = json.loads(worker.connection.recv_bytes())
+                worker.ready, worker.isolation = True, hello.get("isolation")
+            message = asdict(task)
+            message["build_dir"] = build_dir
+            worker.connection.send_bytes(json.dumps(message).encode())
+            if not worker.connection.poll(self.timeout):
+                raise QueryRejected(422, f"The query ran longer than the time limit of {self.timeout:g} s and was "
+                                         "stopped. Narrow it (more specific patterns, a LIMIT) or ask for less.")
+            header = json.loads(worker.connection.recv_bytes())
+            body = worker.connection.recv_bytes()
+        except QueryRejected:
+            self._retire(worker)
+            raise
+        except (EOFError, OSError, ValueError):
+            try:
+                worker.process.wait(2)
+            except subprocess.TimeoutExpired:
+                pass  # alive but its pipe broke: _retire kills it
+            words = worker.last_words()
+            out_of_memory = ("memory allocation" in words or "MemoryError" in words
+                             or worker.process.returncode == -signal.SIGABRT and self.memory_limit > 0)
+            LOG.warning("query worker %s died (exit %s)%s: %s", worker.process.pid, worker.process.returncode,
+                        ": out of memory" if out_of_memory else "", words[-500:])
+            self._retire(worker)
+            raise _WorkerDied(out_of_memory) from None
+        self._idle.put(worker)
+        if header["ok"]:
+            return Answer(header["form"], header["media_type"], body, header["rows"])
+        if header["status"] == 503:
+            raise BackendUnavailable(header["message"])
+        raise QueryRejected(header["status"], header["message"])
+
+    def close(self) -> None:
+        """Stop every worker; safe to call twice and from atexit."""
+        self._closed = True
+        if os.getpid() != self.owner:
+            return  # a forked copy: the workers belong to the parent
+        with self._lock:
+            workers, self._workers = list(self._workers), set()
+        for worker in workers:
+            worker.connection.close()
+            worker.process.kill()
+        for worker in workers:
+            try:
+                worker.process.wait(5)
+            except subprocess.TimeoutExpired:
+                # SIGKILL was sent; a child the kernel has not reaped in 5 s must not block shutdown.
+                LOG.warning("query worker %s did not exit after SIGKILL", worker.process.pid)
+            worker.log.close()

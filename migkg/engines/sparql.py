@@ -1,0 +1,237 @@
+"""The remote engine: any SPARQL 1.1 Protocol endpoint (Virtuoso, GraphDB, Neptune, QLever, Fuseki, Oxigraph server).
+
+The web tier keeps no data of its own: answers are fetched over the protocol and read back with
+pyoxigraph's parsers, the build's identity and summary come from the build-metadata graph that
+`migkg publish` writes last, dumps are assembled from the engine once per build into a private cache.
+
+The dataset is always named in the request (the published graphs as default and named graphs), so the
+answer does not depend on how the engine builds its own default graph, and the metadata graph stays
+out of every answer, as it is absent from the embedded store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, Quad, RdfFormat, Store,
+                        parse, parse_query_results, serialize)
+
+from ..backend import (BUILD_GRAPH, GRAPH_DUMP, Answer, Backend, BackendUnavailable, Build, Dataset, Limits,
+                       QueryRejected, QueryTask, Snapshot)
+from ..export import FORMATS as DUMP_FORMATS
+from ..export import dump as write_dump
+from ..namespaces import MIG, PREFIXES, sparql_prologue
+
+MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
+ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8, "
+          "application/rdf+xml;q=0.5")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+METADATA_TTL = 2.0  # seconds a replica trusts the build it read before asking the engine again
+
+
+class RemoteBackend(Backend):
+    def __init__(self, url: str, limits: Limits, cache_dir: Path | None = None, base_iri: str | None = None,
+                 auth: tuple[str, str] | None = None, **_ignored):
+        self.url = url
+        self.limits = limits
+        self.base_iri = base_iri
+        self.auth = auth
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir())
+        self.description = f"sparql:{url}"
+        self._local = threading.local()
+        self._build: tuple[float, Build] | None = None
+        self._lock = threading.Lock()
+
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # loopback and private engines: never through an environment proxy
+        return session
+
+    def post(self, data: dict, timeout: float, accept: str = ACCEPT, max_bytes: int | None = None) -> requests.Response:
+        """POST a protocol request; the body is read within `timeout` seconds in all and `max_bytes` bytes."""
+        deadline = time.monotonic() + timeout
+        try:
+            response = self.session().post(self.url, data=data, headers={"Accept": accept}, auth=self.auth,
+                                           timeout=(min(5.0, timeout), timeout), stream=True)
+            chunks, size = [], 0
+            for chunk in response.iter_content(65536):
+                chunks.append(chunk)
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    response.close()
+                    raise QueryRejected(422, f"The result is larger than {max_bytes} bytes, the most this endpoint "
+                                             "returns. Add a LIMIT or select fewer variables.")
+                if time.monotonic() > deadline:
+                    response.close()
+                    raise requests.Timeout()
+            response._content = b"".join(chunks)
+        except requests.Timeout:
+            raise QueryRejected(422, f"The query ran longer than the time limit of {timeout:g} s and was stopped. "
+                                     "Narrow it (more specific patterns, a LIMIT) or ask for less.") from None
+        except requests.RequestException:
+            raise BackendUnavailable("The SPARQL engine behind this site cannot be reached; try again shortly.") \
+                from None
+        return response
+
+    def snapshot(self) -> "RemoteSnapshot":
+        cached = self._build
+        if cached is None or time.monotonic() - cached[0] > METADATA_TTL:
+            response = self.post({"query": MANIFEST_QUERY}, self.limits.timeout,
+                                 accept="application/sparql-results+json")
+            if response.status_code != 200:
+                raise BackendUnavailable(f"The SPARQL engine answered {response.status_code} when asked for the "
+                                         "build; try again shortly.")
+            rows = list(parse_query_results(response.content, format=QueryResultsFormat.JSON))
+            if not rows:
+                raise BackendUnavailable("No build has been published to the SPARQL engine yet: run "
+                                         "`migkg publish --to URL`.")
+            manifests = sorted((row["manifest"].value for row in rows), reverse=True)
+            build = Build.from_json(manifests[0])
+            with self._lock:
+                self._build = cached = (time.monotonic(), build)
+        return RemoteSnapshot(self, cached[1])
+
+
+class RemoteSnapshot(Snapshot):
+    def __init__(self, backend: RemoteBackend, build: Build):
+        self.backend = backend
+        self.build = build
+        self.limits = backend.limits
+        self.base_iri = backend.base_iri
+
+    def graphs(self) -> list[str]:
+        return sorted(self.build.summary.get("graphs", {}))
+
+    def run(self, task: QueryTask) -> Answer:
+        if task.require_graph is not None and not self.has_graph(task.require_graph):
+            raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
+        data: dict = {"query": sparql_prologue(PREFIXES) + task.query}
+        if task.default_graphs is not None or task.named_graphs is not None:
+            data["default-graph-uri"] = list(task.default_graphs or ())
+            data["named-graph-uri"] = list(task.named_graphs or ())
+        elif task.union_default_graph:
+            data["default-graph-uri"] = self.graphs()
+            data["named-graph-uri"] = self.graphs()
+        # Engine answers are read whole (bounded) and written again, so every engine answers alike.
+        response = self.backend.post(data, self.limits.timeout, max_bytes=max(task.max_bytes * 4, 1 << 20))
+        if response.status_code >= 400:
+            message = response.text.strip().splitlines()[:3] if response.text else []
+            status = 400 if response.status_code < 500 else 503
+            if status == 503:
+                raise BackendUnavailable(f"The SPARQL engine failed ({response.status_code}); try again shortly.")
+            raise QueryRejected(400, "The query was refused by the SPARQL engine: " + " ".join(message)[:500])
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        results_format = QueryResultsFormat.from_media_type(media_type)
+        if results_format is not None:
+            return _results_answer(parse_query_results(response.content, format=results_format), task)
+        graph_format = RdfFormat.from_media_type(media_type)
+        if graph_format is None:
+            raise BackendUnavailable(f"The SPARQL engine answered in {media_type or 'no declared format'}, "
+                                     "which migkg cannot read.")
+        triples = (quad.triple for quad in parse(response.content, format=graph_format))
+        return _graph_answer(triples, task)
+
+    def has_graph(self, iri: str) -> bool:
+        return iri in self.build.summary.get("graphs", {})
+
+    def dump(self, fmt: RdfFormat) -> Path:
+        """The dump, assembled once per build from the engine into this installation's private cache."""
+        name = next((name for name, (known, _) in DUMP_FORMATS.items() if known == fmt), None)
+        if name is None:
+            raise BackendUnavailable("No dump in that format.")
+        directory = self.backend.cache_dir / "dumps" / self.build.id[:24]
+        path = directory / f"migkg.{name}"
+        if path.is_file():
+            return path
+        directory.mkdir(parents=True, exist_ok=True)
+        store = Store()
+        for graph in self.graphs():
+            answer = self.query(GRAPH_DUMP, dataset=Dataset((graph,), ()), graph_format=RdfFormat.N_TRIPLES,
+                                max_rows=2**62)
+            store.extend(Quad(t.subject, t.predicate, t.object, NamedNode(graph))
+                         for t in (q.triple for q in parse(answer.body, format=RdfFormat.N_TRIPLES)))
+        handle, partial = tempfile.mkstemp(dir=directory, prefix=f".migkg.{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as output:
+                write_dump(store, name, output)
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _results_answer(result, task: QueryTask) -> Answer:
+    fmt = QueryResultsFormat.from_media_type(task.results_media_type) if task.results_media_type else None
+    if fmt is None:
+        raise QueryRejected(406, "This query returns SPARQL results (JSON, XML, CSV, TSV), and the Accept header "
+                                 "(or format parameter) allows none of them.")
+    if isinstance(result, QueryBoolean):
+        return Answer("boolean", fmt.media_type, result.serialize(format=fmt), 1)
+    rows = list(_capped(result, task.max_rows, "rows"))
+    body = serialize_solutions(result.variables, rows, fmt)
+    if len(body) > task.max_bytes:
+        raise QueryRejected(422, f"The result is larger than {task.max_bytes} bytes, the most this endpoint "
+                                 "returns. Add a LIMIT or select fewer variables.")
+    return Answer("solutions", fmt.media_type, body, len(rows))
+
+
+def _term_json(term) -> dict:
+    if isinstance(term, NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, Literal):
+        found = {"type": "literal", "value": term.value}
+        if term.language:
+            found["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            found["datatype"] = term.datatype.value
+        return found
+    return {"type": "triple", "value": {"subject": _term_json(term.subject), "predicate": _term_json(term.predicate),
+                                        "object": _term_json(term.object)}}
+
+
+def serialize_solutions(variables, rows, fmt: QueryResultsFormat) -> bytes:
+    """Write solutions read from an engine in `fmt` with pyoxigraph's writer (the embedded engine's own).
+
+    The rows go through the SPARQL 1.1 JSON results structure (json module), which pyoxigraph reads
+    back as solutions and writes in any results format.
+    """
+    names = [variable.value for variable in variables]
+    document = {"head": {"vars": names},
+                "results": {"bindings": [{name: _term_json(row[name]) for name in names if row[name] is not None}
+                                         for row in rows]}}
+    solutions = parse_query_results(json.dumps(document).encode(), format=QueryResultsFormat.JSON)
+    return solutions.serialize(format=fmt)
+
+
+def _capped(items, limit: int, what: str):
+    for count, item in enumerate(items, 1):
+        if count > limit:
+            noun = "rows" if what == "rows" else "triples"
+            raise QueryRejected(422, f"The result has more than {limit} {noun}, the most this endpoint returns. "
+                                     "Add a LIMIT (and ORDER BY / OFFSET to page) or narrow the query.")
+        yield item
+
+
+def _graph_answer(triples, task: QueryTask) -> Answer:
+    fmt = RdfFormat.from_media_type(task.graph_media_type) if task.graph_media_type else None
+    if fmt is None:
+        raise QueryRejected(406, "This query returns RDF (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads, TriG), and "
+                                 "the Accept header (or format parameter) allows none of them.")
+    collected = list(_capped(triples, task.max_rows, "triples"))
+    items = [Quad(t.subject, t.predicate, t.object) for t in collected] if fmt.supports_datasets else collected
+    body = serialize(items, format=fmt, prefixes=PREFIXES)
+    if len(body) > task.max_bytes:
+        raise QueryRejected(422, f"The result is larger than {task.max_bytes} bytes, the most this endpoint "
+                                 "returns. Add a LIMIT or select fewer variables.")
+    return Answer("graph", fmt.media_type, body, len(collected))

@@ -1,0 +1,223 @@
+"""A SPARQL 1.1 tokenizer: what the server must know about a query before running it, decided on tokens.
+
+The grammar's terminals (IRIREF, the four string forms, comments, variables, prefixed names, numbers,
+language tags, operators) are read as the grammar defines them, in one left-to-right pass, so nothing
+inside a string, an IRI or a comment is mistaken for a keyword. One ambiguity is lexical in SPARQL
+itself: `<` opens an IRI or is the less-than operator. The grammar only allows the operator inside an
+expression (FILTER, BIND, HAVING, ORDER/GROUP BY conditions, SELECT expressions, function arguments)
+right after an operand, so the tokenizer tracks that context the way a parser does.
+
+Every step consumes at least one character and no pattern rescans text past its own end, so the cost
+is linear in the query's length; an unterminated string or IRI is a syntax error at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode
+
+
+class SparqlSyntaxError(ValueError):
+    """The text cannot be tokenized as SPARQL; the message gives line and column."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, var, iri, pname, string, number, langtag, punct
+    text: str
+    start: int
+    end: int
+
+    @property
+    def keyword(self) -> str | None:
+        return self.text.upper() if self.kind == "word" else None
+
+
+_PN_CHARS_BASE = "A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D" \
+                 "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF"
+_PN_CHARS = _PN_CHARS_BASE + "_0-9\u00B7\u0300-\u036F\u203F-\u2040\\-"
+_SPACE = re.compile(r"[ \t\r\n]+")
+_COMMENT = re.compile(r"#[^\r\n]*")
+_LONG_STRINGS = {'"""': re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
+                 "'''": re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL)}
+_SHORT_STRINGS = {'"': re.compile(r'"(?:[^"\\\r\n]|\\.)*"'), "'": re.compile(r"'(?:[^'\\\r\n]|\\.)*'")}
+_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+_VAR = re.compile(rf"[?$][{_PN_CHARS_BASE}_0-9][{_PN_CHARS_BASE}_0-9\u00B7\u0300-\u036F\u203F-\u2040]*")
+_PNAME = re.compile(
+    rf"(?:[{_PN_CHARS_BASE}][{_PN_CHARS}.]*)?:(?:[{_PN_CHARS}:.]|%[0-9A-Fa-f]{{2}}|\\[-_~.!$&'()*+,;=/?#@%])*")
+_BNODE = re.compile(rf"_:[{_PN_CHARS}.]*")
+_WORD = re.compile(rf"[{_PN_CHARS_BASE}_][{_PN_CHARS_BASE}_0-9]*")
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_LANGTAG = re.compile(r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*")
+_OPERATORS = ("&&", "||", "!=", "<=", ">=", "^^")
+
+# Keywords after which "(" opens an expression rather than an RDF collection.
+_EXPRESSION_OPENERS = {"FILTER", "BIND", "HAVING", "BY", "ASC", "DESC", "IN", "EXISTS"}
+# Tokens after which, inside an expression, "<" is the less-than operator.
+_OPERAND_ENDS = {"var", "iri", "pname", "string", "number", "langtag", "bnode"}
+_CLOSE = {")": "(", "]": "[", "}": "{"}
+
+
+def _position(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of `text`, comments and white space left out; SparqlSyntaxError when a terminal is broken."""
+    found: list[Token] = []
+    # A stack of open brackets; "(" is recorded as "(e" (expression) or "(c" (collection, or arguments
+    # that hold no expression). Inside "{" or "[" we are back in triple-pattern context.
+    stack: list[str] = []
+    # In a SELECT projection or a GROUP BY / ORDER BY / HAVING list, "(" opens an expression.
+    in_conditions = False
+    length = len(text)
+    position = 0
+
+    def add(kind: str, end: int) -> None:
+        nonlocal position
+        found.append(Token(kind, text[position:end], position, end))
+        position = end
+
+    while position < length:
+        char = text[position]
+        match = _SPACE.match(text, position) or _COMMENT.match(text, position)
+        if match:
+            position = match.end()
+            continue
+        in_expression = bool(stack) and stack[-1] == "(e"
+        previous = found[-1] if found else None
+        if char in "\"'":
+            triple = text[position:position + 3]
+            pattern = _LONG_STRINGS.get(triple) or _SHORT_STRINGS[char]
+            match = pattern.match(text, position)
+            if not match:
+                raise SparqlSyntaxError(f"unterminated string at {_position(text, position)}")
+            add("string", match.end())
+        elif char == "<":
+            operator = in_expression and previous is not None and (
+                previous.kind in _OPERAND_ENDS or previous.text in (")", "]")
+                or previous.keyword in ("TRUE", "FALSE"))
+            match = None if operator else _IRIREF.match(text, position)
+            if match:
+                add("iri", match.end())
+            else:
+                add("punct", position + (2 if text.startswith("<=", position) else 1))
+        elif char in "?$" and (match := _VAR.match(text, position)):
+            add("var", match.end())
+        elif char == "_" and (match := _BNODE.match(text, position)):
+            add("bnode", match.end())
+        elif char == "@" and (match := _LANGTAG.match(text, position)):
+            add("langtag", match.end())
+        elif (match := _PNAME.match(text, position)) and ":" in match.group():
+            add("pname", match.end())
+        elif match := _WORD.match(text, position):
+            add("word", match.end())
+            keyword = found[-1].keyword
+            if keyword in ("SELECT", "BY", "HAVING"):
+                in_conditions = True
+            elif keyword in ("WHERE", "FROM", "LIMIT", "OFFSET", "VALUES"):
+                in_conditions = False
+        elif (char.isdigit() or (char == "." and text[position + 1:position + 2].isdigit())) \
+                and (match := _NUMBER.match(text, position)):
+            add("number", match.end())
+        else:
+            operator = next((op for op in _OPERATORS if text.startswith(op, position)), char)
+            if operator in "([{":
+                if operator == "(":
+                    expression = in_expression or in_conditions or previous is not None and (
+                        previous.keyword in _EXPRESSION_OPENERS
+                        or (previous.kind == "word" and previous.keyword not in ("A", "VALUES"))
+                        or (previous.kind in ("iri", "pname") and bool(stack) and stack[-1] == "(e"))
+                    stack.append("(e" if expression else "(c")
+                else:
+                    in_conditions = False
+                    stack.append(operator)
+            elif operator in _CLOSE:
+                if operator == "}":
+                    in_conditions = False
+                if stack and stack[-1][0] == _CLOSE[operator]:
+                    stack.pop()
+            add("punct", position + len(operator))
+    return found
+
+
+@dataclass(frozen=True)
+class QueryShape:
+    """What the server needs to know about a query: its form, federation, dataset clause, where to bind."""
+
+    form: str | None  # SELECT, ASK, CONSTRUCT, DESCRIBE, or None (not a query: e.g. an update)
+    uses_service: bool
+    has_dataset_clause: bool  # FROM / FROM NAMED: the query chooses its own dataset
+    where_open: int | None  # offset just after the "{" that opens the query's WHERE group
+    short_construct: bool  # CONSTRUCT WHERE { ... }: the group is also the template
+
+
+UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+
+
+def shape(text: str) -> QueryShape:
+    tokens = tokenize(text)
+    words = [token.keyword for token in tokens if token.kind == "word"]
+    form = None
+    form_index = None
+    for index, token in enumerate(tokens):
+        if token.keyword in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            form, form_index = token.keyword, index
+            break
+        if token.keyword in UPDATE_KEYWORDS:
+            break
+    where_open = None
+    short_construct = False
+    has_dataset_clause = False
+    if form_index is not None:
+        index = form_index + 1
+        if form == "CONSTRUCT" and index < len(tokens) and tokens[index].text == "{":
+            index = _skip_group(tokens, index)
+        elif form == "CONSTRUCT" and index + 1 < len(tokens) and tokens[index].keyword == "WHERE":
+            short_construct = True
+        for token in tokens[index:]:
+            if token.keyword == "FROM":
+                has_dataset_clause = True
+            if token.text == "{":
+                where_open = token.end
+                break
+    return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct)
+
+
+def _skip_group(tokens: list[Token], index: int) -> int:
+    """The index after the "}" that closes the "{" at `index`."""
+    depth = 0
+    for position in range(index, len(tokens)):
+        if tokens[position].text == "{":
+            depth += 1
+        elif tokens[position].text == "}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+    return len(tokens)
+
+
+def bind_values(text: str, bindings: dict[str, NamedNode | Literal]) -> str:
+    """Bind variables with a VALUES block first in the query's WHERE group.
+
+    pyoxigraph's `substitutions` only accept projected variables and a trailing VALUES joins after
+    aggregation, so the block goes first in the group, found by the tokenizer (never inside a string,
+    an IRI or a comment). Terms are written by pyoxigraph (N-Triples syntax, escaped), never pasted
+    from user text. The one form with no room in its group, CONSTRUCT WHERE { }, has no aggregation,
+    so a trailing VALUES clause binds it the same way.
+    """
+    if not bindings:
+        return text
+    names = " ".join(f"?{name}" for name in bindings)
+    values = " ".join(str(term) for term in bindings.values())
+    block = f" VALUES ({names}) {{ ({values}) }} "
+    found = shape(text)
+    if found.short_construct:
+        return text + "\n" + block
+    if found.where_open is None:
+        raise SparqlSyntaxError("a query with parameters needs a WHERE { … } group to bind them in")
+    return text[:found.where_open] + block + text[found.where_open:]

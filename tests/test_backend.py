@@ -1,0 +1,268 @@
+"""The backend seam: one query path, parameters bound by the tokenizer, builds followed live, dead workers replaced."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from pyoxigraph import Literal, NamedNode, Store
+
+from migkg.backend import BackendConfigError, Dataset, Limits, QueryRejected, open_backend
+from migkg.build import build
+from migkg.config import PROJECT_ROOT, Settings
+from migkg.serving import gunicorn_command
+from migkg.sparql_lexer import bind_values, shape
+
+from .conftest import free_port
+
+WEBAPP = PROJECT_ROOT / "webapp"
+
+
+# ------------------------------------------------------------------------------------------ binding
+
+
+def test_values_block_lands_in_the_where_group_not_in_a_string():
+    query = 'SELECT ?s ("a WHERE {" AS ?y) WHERE { ?s a mig:RegionalConsultativeProcess }'
+    bound = bind_values(query, {"s": NamedNode("https://w3id.org/migkg/id/colombo-process")})
+    assert '"a WHERE {"' in bound
+    assert bound.index("VALUES") > bound.index('"a WHERE {"')
+    store = Store()
+    assert list(store.query(bound, prefixes={"mig": "https://w3id.org/migkg/ontology#"})) == []
+
+
+def test_binding_through_the_backend_gives_the_bound_row(settings):
+    backend = settings.open_backend()
+    try:
+        db = backend.snapshot()
+        rows = list(db.select('SELECT ?s ("a WHERE {" AS ?y) ?label WHERE { ?s rdfs:label ?label '
+                              'FILTER(lang(?label) = "en") }', {"s": NamedNode(
+                                  "https://w3id.org/migkg/id/colombo-process")}))
+        assert rows and {row["y"].value for row in rows} == {"a WHERE {"}
+        assert "Colombo Process" in {row["label"].value for row in rows}
+        # A literal binding, and a binding in a CONSTRUCT (template first, then the WHERE group).
+        triples = db.construct("CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s rdfs:label ?l }",
+                               {"l": Literal("Colombo Process", language="en")})
+        assert {t.subject.value for t in triples} == {"https://w3id.org/migkg/id/colombo-process"}
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("query, service, dataset", [
+    ("SELECT * WHERE { FILTER(1<2&&'>'!='') SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }", True, False),
+    ("SELECT (1<2&&'>'!='' AS ?z) (COUNT(*) AS ?n) FROM <urn:g> WHERE { ?s ?p ?o }", False, True),
+    ("SELECT * WHERE { ?s ?p 'SERVICE <x> {}' } # SERVICE", False, False),
+    ("SELECT * WHERE { ?s <urn:from> ?o }", False, False),
+    ("select * from named <urn:g> { graph ?g { ?s ?p ?o } }", False, True),
+])
+def test_service_and_dataset_clause_are_decided_on_tokens(query, service, dataset):
+    found = shape(query)
+    assert (found.uses_service, found.has_dataset_clause) == (service, dataset)
+
+
+def test_from_is_honoured_whatever_the_projection_holds(client):
+    query = ("SELECT (MAX(1<2&&'>'!='') AS ?z) (COUNT(*) AS ?n) FROM <https://w3id.org/migkg/graph/sources> "
+             "WHERE { ?s ?p ?o }")
+    only_sources = client.get("/sparql", query_string={"query": query},
+                              headers={"Accept": "application/sparql-results+json"}).get_json()
+    everything = client.get("/sparql", query_string={"query": query.replace(
+        "FROM <https://w3id.org/migkg/graph/sources> ", "")},
+        headers={"Accept": "application/sparql-results+json"}).get_json()
+    small = int(only_sources["results"]["bindings"][0]["n"]["value"])
+    large = int(everything["results"]["bindings"][0]["n"]["value"])
+    assert 0 < small < large
+
+
+# ---------------------------------------------------------------------------------------- the seam
+
+
+def test_no_webapp_module_holds_a_store_or_a_build_path():
+    for path in WEBAPP.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = {alias.name for alias in node.names}
+                assert not (node.module == "pyoxigraph" and "Store" in names), path.name
+                assert node.module not in ("migkg.store", "migkg.engines.oxigraph", "migkg.engines.query_pool"), \
+                    path.name
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in ("store_path", "directory"), f"{path.name} reaches into a build directory"
+
+
+def test_backend_setting_is_validated_with_a_plain_message(tmp_path):
+    with pytest.raises(BackendConfigError, match="oxigraph:PATH"):
+        open_backend("postgres://x", Limits())
+    with pytest.raises(BackendConfigError, match="MIGKG_PUBLIC_URL"):
+        Settings().with_changes(resource_base="https://kg.example.org/").open_backend()
+    env = dict(os.environ, MIGKG_BACKEND="mysql:nothing")
+    done = subprocess.run([sys.executable, "-m", "migkg.cli", "serve", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "oxigraph:PATH" in done.stderr
+
+
+def test_no_build_is_a_503_without_server_paths(tmp_path):
+    from webapp import create_app
+
+    app = create_app(Settings().with_changes(store_path=tmp_path / "nothing" / "store"))
+    try:
+        response = app.test_client().get("/healthz")
+        assert response.status_code == 503 and "migkg build" in response.get_data(as_text=True)
+        assert str(tmp_path) not in response.get_data(as_text=True)
+        assert response.headers.get("Retry-After")
+    finally:
+        app.extensions["migkg_backend"].close()
+
+
+def test_every_query_has_the_same_limits_explorer_included(settings):
+    """A runaway query is stopped the same way whether it comes from /sparql or from a page's own query."""
+    backend = open_backend(settings.backend_spec, Limits(timeout=1.0, max_rows=5), workers=1)
+    try:
+        db = backend.snapshot()
+        with pytest.raises(QueryRejected) as stopped:
+            db.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+        assert stopped.value.status == 422 and "time limit" in stopped.value.message
+        with pytest.raises(QueryRejected) as capped:
+            db.select("SELECT ?s WHERE { ?s ?p ?o }")
+        assert capped.value.status == 422 and "more than 5 rows" in capped.value.message
+        assert len(list(db.select("SELECT ?s WHERE { ?s ?p ?o } LIMIT 5"))) == 5
+        assert db.has_graph("https://w3id.org/migkg/graph/sources")
+        assert not db.has_graph("https://example.org/none")
+        sources = Dataset(("https://w3id.org/migkg/graph/sources",), ())
+        assert db.ask("ASK { ?s ?p ?o }", dataset=sources) and not db.ask("ASK { GRAPH ?g { ?s ?p ?o } }", dataset=sources)
+    finally:
+        backend.close()
+
+
+def test_a_dead_query_worker_is_replaced_and_the_query_retried(settings):
+    backend = open_backend(settings.backend_spec, settings.limits, workers=2)
+    try:
+        db = backend.snapshot()
+        assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")
+        pool = backend.pool()
+        for pid in pool.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")  # retried on a fresh worker
+        assert len(pool.worker_pids()) == 2
+    finally:
+        backend.close()
+
+
+def test_query_workers_cannot_reach_the_network(settings):
+    """Defence in depth behind the SERVICE refusal: the engine's process has no network at all."""
+    listener = __import__("socket").socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    backend = open_backend(settings.backend_spec, settings.limits, workers=1)
+    try:
+        db = backend.snapshot()
+        db.ask("ASK {}")
+        assert backend.pool().isolation()[0].endswith("namespace")
+        from migkg.backend import QueryTask
+
+        # Skip the SERVICE refusal on purpose: hand the engine a federated query directly.
+        task = QueryTask(query=f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+                         results_media_type="application/sparql-results+json")
+        with pytest.raises(QueryRejected):
+            db.run(task)
+        with pytest.raises(OSError):
+            listener.accept()  # nobody connected
+    finally:
+        listener.close()
+        backend.close()
+
+
+# ------------------------------------------------------------------------------- builds followed live
+
+
+@pytest.fixture()
+def project(tmp_path):
+    """A private copy of data/ and a store built from it."""
+    data = tmp_path / "data"
+    shutil.copytree(PROJECT_ROOT / "data", data)
+    settings = Settings().with_changes(store_path=tmp_path / "var" / "store", data_dir=data)
+    build(settings, dl_check=False)
+    return settings
+
+
+def _serve(settings: Settings):
+    port = free_port()
+    env = dict(os.environ, MIGKG_STORE=str(settings.store_path), MIGKG_BACKEND="")
+    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 2, access_log=False), env=env,
+                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return process, base
+        except requests.RequestException:  # not listening yet, or a worker still importing
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+
+
+def _ok(response: requests.Response) -> dict:
+    assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
+    return response.json()
+
+
+LABEL_QUERY = "SELECT ?label WHERE { id:colombo-process rdfs:comment ?label }"
+
+
+def test_a_running_server_follows_new_builds_on_every_worker(project):
+    process, base = _serve(project)
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def hammer():
+        session = requests.Session()
+        while not stop.is_set():
+            for path in ("/healthz", "/id/colombo-process", "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D"):
+                response = session.get(base + path, headers={"Accept": "application/json"}, timeout=30)
+                if response.status_code != 200:
+                    errors.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    try:
+        first = requests.get(base + "/healthz").json()["build_id"]
+        for thread in threads:
+            thread.start()
+        builds = [first]
+        for round_ in range(2):
+            extra = project.data_dir / f"zz-edit-{round_}.trig"
+            extra.write_text(
+                "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                "<https://w3id.org/migkg/source/unodc-tool4#s4.14> {\n"
+                f'  <https://w3id.org/migkg/id/colombo-process> rdfs:comment "edit {round_}"@en .\n}}\n',
+                encoding="utf-8")
+            build(project, dl_check=False)
+            expected = os.path.basename(os.path.realpath(project.store_path))
+            # Within one request, on every worker: ask several times so that both workers answer.
+            for _ in range(8):
+                health = _ok(requests.get(base + "/healthz"))
+                assert health["build_id"] != builds[-1]
+                answer = _ok(requests.get(base + "/sparql", params={"query": LABEL_QUERY},
+                                          headers={"Accept": "application/sparql-results+json"}))
+                assert f"edit {round_}" in {b["label"]["value"] for b in answer["results"]["bindings"]}
+            builds.append(health["build_id"])
+            assert expected.endswith(health["build_id"][:12]) or health["build_id"][:12] in expected
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(set(builds)) == 3
+    finally:
+        stop.set()
+        process.terminate()
+        process.wait(15)

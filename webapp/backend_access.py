@@ -1,0 +1,28 @@
+"""The backend as one request sees it: opened once per process by the app factory, one snapshot per request."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+
+from migkg.backend import Backend, Snapshot
+
+__all__ = ["init_app", "backend", "build_id"]
+
+
+def init_app(app: Flask, backend: Backend) -> None:
+    app.extensions["migkg_backend"] = backend
+
+
+def backend() -> Snapshot:
+    """The build this request answers from: taken on first use, the same for the whole response.
+
+    A `migkg build` (or `migkg publish`) that swapped the build in is seen by the next request.
+    """
+    snapshot = g.get("migkg_snapshot")
+    if snapshot is None:
+        snapshot = g.migkg_snapshot = current_app.extensions["migkg_backend"].snapshot()
+    return snapshot
+
+
+def build_id() -> str:
+    return backend().build.id
