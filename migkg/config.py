@@ -38,7 +38,7 @@ class Settings:
     query_timeout: float = float(os.environ.get("MIGKG_QUERY_TIMEOUT", "10"))
     max_result_rows: int = int(os.environ.get("MIGKG_MAX_ROWS", "10000"))
     max_result_bytes: int = int(os.environ.get("MIGKG_MAX_RESULT_BYTES", str(20 * 1024 * 1024)))
-    max_request_bytes: int = int(os.environ.get("MIGKG_MAX_REQUEST_BYTES", str(1024 * 1024)))
+    max_request_bytes: int = int(os.environ.get("MIGKG_MAX_REQUEST_BYTES", str(256 * 1024)))
     query_workers: int = int(os.environ.get("MIGKG_QUERY_WORKERS", "2"))
     query_memory_mb: int = int(os.environ.get("MIGKG_QUERY_MEMORY_MB", "1536"))
     cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))

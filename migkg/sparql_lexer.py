@@ -23,7 +23,7 @@ class SparqlSyntaxError(ValueError):
     """The text cannot be tokenized as SPARQL; the message gives line and column."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     kind: str  # word, var, iri, pname, string, number, langtag, punct
     text: str
@@ -66,9 +66,21 @@ def _position(text: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
+_TERMINAL = re.compile("|".join([
+    r"(?P<space>[ \t\r\n]+|#[^\r\n]*)",
+    f"(?P<var>{_VAR.pattern})",
+    f"(?P<bnode>{_BNODE.pattern})",
+    f"(?P<langtag>{_LANGTAG.pattern})",
+    f"(?P<pname>{_PNAME.pattern})",
+    f"(?P<word>{_WORD.pattern})",
+    f"(?P<number>{_NUMBER.pattern})",
+]))
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of `text`, comments and white space left out; SparqlSyntaxError when a terminal is broken."""
     found: list[Token] = []
+    append = found.append
     # A stack of open brackets; "(" is recorded as "(e" (expression) or "(c" (collection, or arguments
     # that hold no expression). Inside "{" or "[" we are back in triple-pattern context.
     stack: list[str] = []
@@ -76,72 +88,59 @@ def tokenize(text: str) -> list[Token]:
     in_conditions = False
     length = len(text)
     position = 0
-
-    def add(kind: str, end: int) -> None:
-        nonlocal position
-        found.append(Token(kind, text[position:end], position, end))
-        position = end
-
+    previous = None
+    terminal = _TERMINAL.match
     while position < length:
         char = text[position]
-        match = _SPACE.match(text, position) or _COMMENT.match(text, position)
-        if match:
-            position = match.end()
-            continue
-        in_expression = bool(stack) and stack[-1] == "(e"
-        previous = found[-1] if found else None
         if char in "\"'":
-            triple = text[position:position + 3]
-            pattern = _LONG_STRINGS.get(triple) or _SHORT_STRINGS[char]
+            pattern = _LONG_STRINGS.get(text[position:position + 3]) or _SHORT_STRINGS[char]
             match = pattern.match(text, position)
             if not match:
                 raise SparqlSyntaxError(f"unterminated string at {_position(text, position)}")
-            add("string", match.end())
+            kind, end = "string", match.end()
         elif char == "<":
-            operator = in_expression and previous is not None and (
+            operator = bool(stack) and stack[-1] == "(e" and previous is not None and (
                 previous.kind in _OPERAND_ENDS or previous.text in (")", "]")
                 or previous.keyword in ("TRUE", "FALSE"))
             match = None if operator else _IRIREF.match(text, position)
             if match:
-                add("iri", match.end())
+                kind, end = "iri", match.end()
             else:
-                add("punct", position + (2 if text.startswith("<=", position) else 1))
-        elif char in "?$" and (match := _VAR.match(text, position)):
-            add("var", match.end())
-        elif char == "_" and (match := _BNODE.match(text, position)):
-            add("bnode", match.end())
-        elif char == "@" and (match := _LANGTAG.match(text, position)):
-            add("langtag", match.end())
-        elif (match := _PNAME.match(text, position)) and ":" in match.group():
-            add("pname", match.end())
-        elif match := _WORD.match(text, position):
-            add("word", match.end())
-            keyword = found[-1].keyword
-            if keyword in ("SELECT", "BY", "HAVING"):
-                in_conditions = True
-            elif keyword in ("WHERE", "FROM", "LIMIT", "OFFSET", "VALUES"):
-                in_conditions = False
-        elif (char.isdigit() or (char == "." and text[position + 1:position + 2].isdigit())) \
-                and (match := _NUMBER.match(text, position)):
-            add("number", match.end())
+                kind, end = "punct", position + (2 if text.startswith("<=", position) else 1)
         else:
-            operator = next((op for op in _OPERATORS if text.startswith(op, position)), char)
-            if operator in "([{":
+            match = terminal(text, position)
+            if match is not None and (match.lastgroup != "pname" or ":" in match.group()):
+                kind, end = match.lastgroup, match.end()
+                if kind == "space":
+                    position = end
+                    continue
+            else:
+                kind = "punct"
+                operator = next((op for op in _OPERATORS if text.startswith(op, position)), char)
+                end = position + len(operator)
                 if operator == "(":
-                    expression = in_expression or in_conditions or previous is not None and (
+                    expression = (bool(stack) and stack[-1] == "(e") or in_conditions or previous is not None and (
                         previous.keyword in _EXPRESSION_OPENERS
                         or (previous.kind == "word" and previous.keyword not in ("A", "VALUES"))
                         or (previous.kind in ("iri", "pname") and bool(stack) and stack[-1] == "(e"))
                     stack.append("(e" if expression else "(c")
-                else:
+                elif operator in "[{":
                     in_conditions = False
                     stack.append(operator)
-            elif operator in _CLOSE:
-                if operator == "}":
-                    in_conditions = False
-                if stack and stack[-1][0] == _CLOSE[operator]:
-                    stack.pop()
-            add("punct", position + len(operator))
+                elif operator in _CLOSE:
+                    if operator == "}":
+                        in_conditions = False
+                    if stack and stack[-1][0] == _CLOSE[operator]:
+                        stack.pop()
+        previous = Token(kind, text[position:end], position, end)
+        append(previous)
+        position = end
+        if kind == "word":
+            keyword = previous.keyword
+            if keyword in ("SELECT", "BY", "HAVING"):
+                in_conditions = True
+            elif keyword in ("WHERE", "FROM", "LIMIT", "OFFSET", "VALUES"):
+                in_conditions = False
     return found
 
 

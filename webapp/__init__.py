@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from migkg.backend import Backend, BackendUnavailable, QueryRejected
 from migkg.config import Settings
 
-from . import backend_access
+from . import backend_access, security
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None, **overrides) -> Flask:
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     )
     app.config.update(overrides)
     backend_access.init_app(app, backend or settings.open_backend())
+    security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
     return app

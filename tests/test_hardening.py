@@ -1,0 +1,287 @@
+"""Hostile requests: no outbound connection, linear request handling, slow clients, memory, body caps, headers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings, strategies as st
+from pyoxigraph import RdfFormat, parse
+from rdflib.plugins.sparql.parser import parseQuery
+
+from migkg.sparql_lexer import shape, tokenize
+from migkg.serving import gunicorn_command
+from migkg.config import PROJECT_ROOT
+
+from .conftest import free_port
+
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+class Listener:
+    """A loopback TCP listener that records every connection made to it."""
+
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(50)
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.socket.close()
+
+
+SSRF_FORMS = [
+    "SELECT * WHERE {{ FILTER(1<2&&'>'!='') SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ service <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ #comment\nSERVICE\n<http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}",
+    "PREFIX x: <http://127.0.0.1:{port}/> SELECT * WHERE {{ SERVICE x:sparql {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ BIND(<http://127.0.0.1:{port}/x> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ ?s ?p '<' FILTER(?s<?p) SERVICE <http://127.0.0.1:{port}/x> {{ ?a ?b ?c }} }}",
+    "SELECT * WHERE {{ {{ SELECT * {{ SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }} }} }}",
+]
+
+
+@pytest.mark.parametrize("form", SSRF_FORMS)
+def test_no_query_makes_the_server_connect_anywhere(live_server, form):
+    listener = Listener()
+    try:
+        query = form.format(port=listener.port)
+        for method in ("get", "post"):
+            if method == "get":
+                response = requests.get(live_server + "/sparql", params={"query": query}, headers=JSON, timeout=30)
+            else:
+                response = requests.post(live_server + "/sparql", data=query.encode(), timeout=30,
+                                         headers={**JSON, "Content-Type": "application/sparql-query"})
+            assert response.status_code == 400 and "SERVICE" in response.text
+        time.sleep(0.3)
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+# ------------------------------------------------------------------- the tokenizer against a real parser
+
+PIECES = st.sampled_from([
+    "?s ?p ?o .", "FILTER(1<2&&'>'!='')", "FILTER(?o < 3 && ?o > 1)", "FILTER(?s != <urn:x>)",
+    "?s <urn:p> \"SERVICE <urn:y> {}\" .", "# SERVICE <urn:z> { }\n", "?s <urn:from> ?o .",
+    "BIND(STR(?s) AS ?t)", "OPTIONAL { ?s <urn:q> ?v }", "FILTER(?o IN (<urn:a>, <urn:b>))",
+    "?s <urn:list> (<urn:a> <urn:b>) .", "FILTER(STRLEN('<x>')<=3)", "?s <urn:p> '''FROM <g>''' .",
+    "FILTER(?o<<urn:a>)",
+])
+
+
+@st.composite
+def queries(draw):
+    head = draw(st.sampled_from(["SELECT *", "SELECT ?s (1<2 AS ?lt)", "SELECT ?s ('x' AS ?y)",
+                                 "SELECT (COUNT(*) AS ?n)", "ASK", "CONSTRUCT { ?s ?p ?o }"]))
+    dataset = draw(st.sampled_from(["", " FROM <urn:g>", " FROM NAMED <urn:g>"]))
+    if head == "ASK" and dataset:
+        head = "ASK"
+    before = draw(st.lists(PIECES, max_size=3))
+    service = draw(st.booleans())
+    after = draw(st.lists(PIECES, max_size=2))
+    body = " ".join(before) + (" SERVICE <http://127.0.0.1:9/s> { ?a ?b ?c }" if service else "") + " " + " ".join(after)
+    if not body.strip():
+        body = "?s ?p ?o ."
+    where = "" if head.startswith("ASK") else " WHERE"
+    return f"{head}{dataset}{where} {{ {body} }}"
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(queries())
+def test_service_and_dataset_decisions_agree_with_rdflibs_parser(query):
+    try:
+        tree = repr(parseQuery(query))
+    except Exception:
+        assume(False)
+        return
+    found = shape(query)
+    assert found.uses_service == ("ServiceGraphPattern_" in tree), query
+    assert found.has_dataset_clause == ("datasetClause" in tree), query
+
+
+def test_tokenizer_is_linear_on_hostile_bodies():
+    """Inputs that made the old keyword scanner quadratic: work grows with size, not with its square."""
+    for unit in ("<", "'", "a<", "<a", "\"\\", "?", "(", "#\n", "a:"):
+        best = {}
+        for size in (20_000, 160_000):
+            text = unit * (size // len(unit))
+            timings = []
+            for _ in range(3):
+                started = time.process_time()
+                try:
+                    tokenize(text)
+                except ValueError:
+                    pass
+                timings.append(time.process_time() - started)
+            best[size] = min(timings)
+        # 8x the input: linear is about 8x the time; quadratic would be 64x.
+        assert best[160_000] < 24 * max(best[20_000], 0.01), (unit, best)
+
+
+# ------------------------------------------------------------------------------------- request caps
+
+
+def test_a_chunked_body_over_the_cap_is_refused_not_cut(live_server):
+    cap = 256 * 1024
+    query = "SELECT * WHERE { ?s ?p ?o } LIMIT 1 #" + "x" * cap
+
+    def chunks():
+        data = query.encode()
+        for start in range(0, len(data), 65536):
+            yield data[start:start + 65536]
+
+    response = requests.post(live_server + "/sparql", data=chunks(), timeout=60,
+                             headers={**JSON, "Content-Type": "application/sparql-query"})
+    assert response.status_code == 413
+    small = requests.post(live_server + "/sparql", data=iter([b"ASK { ?s ?p ?o }"]), timeout=30,
+                          headers={**JSON, "Content-Type": "application/sparql-query"})
+    assert small.status_code == 200 and small.json()["boolean"] is True
+
+
+@pytest.mark.parametrize("accept, fmt", [("application/n-quads", RdfFormat.N_QUADS), ("application/trig", RdfFormat.TRIG)])
+def test_graph_results_in_quad_formats(client, accept, fmt):
+    response = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { id:colombo-process ?p ?o }"},
+                          headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == accept
+    assert len(list(parse(response.data, format=fmt))) > 5
+
+
+def test_security_headers_on_every_kind_of_response(client):
+    for path in ("/", "/id/colombo-process", "/sparql", "/sparql?query=ASK%7B%7D", "/no/such/page", "/ontology",
+                 "/downloads", "/healthz"):
+        response = client.get(path)
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"], path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"]
+
+
+def test_redirects_never_echo_the_host_header(live_server):
+    response = requests.get(live_server + "/id//colombo-process", headers={"Host": "evil.example"},
+                            allow_redirects=False, timeout=30)
+    assert response.status_code in (301, 302, 308)
+    assert "evil.example" not in response.headers["Location"]
+    assert response.headers["Location"].startswith(("/", live_server))
+
+
+def test_concurrent_cold_downloads_all_succeed(live_server):
+    results = []
+
+    def fetch(suffix):
+        results.append(requests.get(f"{live_server}/downloads/migkg.{suffix}", timeout=60).status_code)
+
+    threads = [threading.Thread(target=fetch, args=(suffix,)) for suffix in ("trig", "nq", "ttl", "jsonld") * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 16
+
+
+# ------------------------------------------------------------------------ slow clients and memory
+
+
+@pytest.fixture()
+def lean_server(settings):
+    """gunicorn as `migkg serve` runs it, with a low per-query memory cap so a hungry query meets it quickly."""
+    port = free_port()
+    env = dict(os.environ, MIGKG_STORE=str(settings.store_path), MIGKG_BACKEND="", MIGKG_QUERY_MEMORY_MB="1200",
+               MIGKG_QUERY_TIMEOUT="20")
+    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 2, access_log=False), env=env, cwd=PROJECT_ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    yield base, port, process
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = open(f"/proc/{current}/status").read()
+            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = open(f"/proc/{current}/task/{task}/children").read().split()
+                todo.extend(int(child) for child in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+HUNGRY = "SELECT ?a ?c ?e WHERE { ?a ?b ?c . ?d ?x ?e } ORDER BY ?e ?a ?c LIMIT 1"
+
+
+def test_slow_clients_and_a_hungry_query_do_not_stop_others(lean_server):
+    base, port, process = lean_server
+    slow = []
+    for _ in range(50):  # headers sent one fragment at a time, never finished
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        slow.append(connection)
+    hungry: dict = {}
+    thread = threading.Thread(target=lambda: hungry.update(response=requests.get(
+        base + "/sparql", params={"query": HUNGRY}, headers=JSON, timeout=60)))
+    thread.start()
+    peak = 0
+    try:
+        waits = []
+        for _ in range(10):
+            for connection in slow:
+                connection.sendall(b"X-Slow: 1\r\n")
+            started = time.perf_counter()
+            assert requests.get(base + "/healthz", timeout=10).status_code == 200
+            ordinary = requests.get(base + "/sparql", params={"query": "ASK { id:colombo-process ?p ?o }"},
+                                    headers=JSON, timeout=10)
+            assert ordinary.status_code == 200 and ordinary.json()["boolean"] is True
+            waits.append(time.perf_counter() - started)
+            peak = max(peak, _tree_rss_kib(process.pid))
+            time.sleep(0.2)
+        thread.join(60)
+        response = hungry["response"]
+        assert response.status_code == 422, response.text
+        assert "memory" in response.text or "time limit" in response.text
+        # Answered while the attack was going on; the bound is generous for a loaded CI machine.
+        assert max(waits) < 5, waits
+        print(f"slow-client test: worst wait {max(waits) * 1000:.0f} ms, peak RSS of the server tree {peak // 1024} MiB")
+    finally:
+        for connection in slow:
+            connection.close()
+    assert requests.get(base + "/healthz", timeout=10).status_code == 200
