@@ -137,22 +137,24 @@ def virtuoso_binary() -> str:
 
 @contextlib.contextmanager
 def oxigraph(directory: Path, *, read_only: bool = False, timeout_s: int | None = None,
-             start_timeout: float = START_TIMEOUT) -> Iterator[Engine]:
+             start_timeout: float = START_TIMEOUT, log_dir: Path | None = None) -> Iterator[Engine]:
     """The Oxigraph server on a loopback port over `directory` (its store), union default graph.
 
     Writable (`serve`) unless `read_only` (`serve-read-only`, for serving an existing store directory).
+    The server's log goes to `log_dir` (default: beside `directory`; give one for a published build).
     In oxigraph 0.5 both subcommands take `--union-default-graph`, so queries without GRAPH see every
     named graph, as in migkg's embedded store.
     """
     binary = oxigraph_binary()
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     command = [binary, "serve-read-only" if read_only else "serve", "--location", str(directory),
                "--bind", f"{LOOPBACK}:{port}", "--union-default-graph"]
     if timeout_s:
         command += ["--timeout-s", str(timeout_s)]
-    log_path = directory.parent / f"{directory.name}.oxigraph.log"
+    log_path = Path(log_dir or directory.parent) / f"{directory.name}.oxigraph.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://{LOOPBACK}:{port}"
@@ -292,9 +294,11 @@ def virtuoso(directory: Path, *, max_rows: int = 1_000_000, max_seconds: int = 6
                     extra={"http_port": http_port, "sql_port": sql_port, "isql": isql})
     try:
         _wait_until_answers(engine, start_timeout)
-        password = secrets.token_urlsafe(18)
+        # Letters and digits only, starting with a letter: isql reads the password as a bare identifier.
+        password = "m" + secrets.token_hex(16)
         changed = _isql(isql, sql_port, "dba", f"set password dba {password};")
-        if changed.returncode != 0:
+        confirmed = _isql(isql, sql_port, password, "select 1;")
+        if changed.returncode != 0 or "Error" in changed.stdout + changed.stderr or confirmed.returncode != 0:
             # Not a fresh database (reused directory): dba's password is whatever the last run set, unknown here.
             raise EngineFailed(f"could not set Virtuoso's dba password in {directory} (reuse of an old "
                                f"database directory?): {(changed.stdout + changed.stderr)[-1000:]}")
