@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from migkg import peers  # noqa: E402
-from migkg.catalogue import load_catalogue  # noqa: E402
+from migkg.catalogue import bind_parameters, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import PREFIXES, sparql_prologue  # noqa: E402
 from migkg.publish import publish  # noqa: E402
@@ -79,7 +79,7 @@ def cold_queries(store_dir: Path, settings: Settings, slugs: set[str], count: in
         choices = {}
         for parameter in query.parameters:
             if isinstance(parameter.default, NamedNode):
-                found = [row["x"] for row in store.query(CANDIDATES, substitutions={"default": parameter.default},
+                found = [row["x"] for row in store.query(bind_parameters(CANDIDATES, {"default": parameter.default}),
                                                           use_default_graph_as_union=True)]
                 choices[parameter.name] = found or [parameter.default]
         pools[slug] = (query, choices)
@@ -136,9 +136,9 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited with {process.returncode}")
         try:
-            if requests.post(url, data={"query": "ASK {}"}, timeout=5).status_code == 200:
+            if requests.post(url, data={"query": "ASK {}"}, timeout=30).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
@@ -277,7 +277,7 @@ def wrk(url: str, bodies: Path, clients: int, seconds: float) -> tuple[float, in
     """Requests/s, non-2xx responses, and the load generator's own CPU use (cores) during the run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    output = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s",
+    output = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{max(1, round(seconds))}s",
                              "--timeout", "30s", "-s", str(ROOT / "benchmarks/mix.lua"), url, "--", str(bodies)],
                             capture_output=True, text=True, timeout=seconds + 120).stdout
     wall = time.monotonic() - started
