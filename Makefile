@@ -46,8 +46,10 @@ serve: install system-deps build
 test: install system-deps
 	$(BIN)/python -m pytest
 
-bench: install build
-	$(BIN)/python benchmarks/sparql_endpoint.py
+# The peer benchmark (benchmarks/README.md): migkg serve against Virtuoso 7, the Oxigraph server, raw
+# pyoxigraph, a static floor and rdflib, with wrk. BENCH_ARGS e.g. "--generated 1000000 --seconds 5".
+bench: install system-deps build
+	$(BIN)/python benchmarks/peers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var test-artifacts .pytest_cache
