@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests.
+# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests, Virtuoso 7 for the
+# remote-engine tests and the peer benchmark, wrk (the benchmark's load generator).
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v virtuoso-t >/dev/null 2>&1 || missing="$$missing virtuoso-opensource"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -43,8 +46,10 @@ serve: install system-deps build
 test: install system-deps
 	$(BIN)/python -m pytest
 
-bench: install build
-	$(BIN)/python benchmarks/sparql_endpoint.py
+# The peer benchmark (benchmarks/README.md): migkg serve against Virtuoso 7, the Oxigraph server, raw
+# pyoxigraph, a static floor and rdflib, with wrk. BENCH_ARGS e.g. "--generated 1000000 --seconds 5".
+bench: install system-deps build
+	$(BIN)/python benchmarks/peers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

@@ -94,3 +94,6 @@ def live_server(settings):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+from tests.engines import *  # noqa
