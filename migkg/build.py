@@ -11,6 +11,7 @@ from pyoxigraph import Quad
 
 from . import __version__
 from .config import Settings
+from .identity import check_identity
 from .reasoning import InconsistentData, check_with_hermit, materialise
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
@@ -55,6 +56,8 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         raise BuildFailed(str(error)) from None
     if not inputs.ontology:
         raise BuildFailed(f"no ontology found in {settings.ontology_dir}")
+    if (shared := check_identity(inputs.data)) is not None:
+        raise BuildFailed(shared)
     reference = list(country_quads())
     bundles = provenance_bundles(inputs.data)
     progress(

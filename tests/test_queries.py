@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from pyoxigraph import QueryBoolean, QueryTriples
@@ -59,3 +60,33 @@ def test_query_answer(store, slug):
     if "expect_order" in expected:
         column, values = expected["expect_order"]["column"], expected["expect_order"]["values"]
         assert [row[column] for row in rows][: len(values)] == values
+
+
+DUPLICATES_HEADER = re.compile(r"^#\s*duplicates\s*:\s*(\S.*)$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("slug", sorted(QUERIES))
+def test_query_rows_are_distinct_unless_the_header_says_why(store, slug):
+    """A row repeated (e.g. one per label a resource has in several graphs) reads as two answers."""
+    query = QUERIES[slug]
+    path = EXPECTATIONS / f"{slug}.json"
+    expected = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    results = execute(store, query.bound_text(expected.get("bindings")))
+    if isinstance(results, (QueryBoolean, QueryTriples)):
+        return
+    variables = [v.value for v in results.variables]
+    rows = [tuple(_cell(solution[name]) for name in variables) for solution in results]
+    reason = DUPLICATES_HEADER.search(query.text)
+    if reason:
+        return
+    repeated = [row for row in set(rows) if rows.count(row) > 1]
+    assert not repeated, f"{slug}: {len(rows) - len(set(rows))} repeated row(s), e.g. {repeated[:3]}"
+    # one row per resource and label: a resource column never comes with two different labels
+    for name in variables:
+        if f"{name}Label" in variables:
+            labels: dict[str, set] = {}
+            for solution in execute(store, query.bound_text(expected.get("bindings"))):
+                if solution[name] is not None:
+                    labels.setdefault(solution[name].value, set()).add(_cell(solution[f"{name}Label"]))
+            several = {k: v for k, v in labels.items() if len(v) > 1}
+            assert not several, f"{slug}: ?{name} has several labels: {dict(list(several.items())[:3])}"
