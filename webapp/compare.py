@@ -101,7 +101,7 @@ def comparison_view(store, processes: list[NamedNode]) -> dict:
     known = views.sections(store)
     taking_part: dict[str, dict[str, dict]] = defaultdict(dict)  # member -> process -> {roles, graphs}
     for process in processes:
-        if not views.select(store, IS_PROCESS, process=process):
+        if not store.ask(IS_PROCESS, {"process": process}):
             abort(404, description=f"{explorer.local_url(process.value)} is not a consultation process of the graph.")
         for row in views.select(store, PROCESS_MEMBERSHIPS, process=process):
             entry = taking_part[row["member"].value].setdefault(process.value, {"roles": defaultdict(set)})
