@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: serve test install system-deps build validate stats bench clean
+.PHONY: serve test install assets system-deps build validate stats bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) assets
+
+# Front-end packages (map geometry, d3-geo, topojson-client, axe-core), pinned in package-lock.json and
+# served by the app from this host: never a CDN. npm comes from Debian when it is missing.
+ASSETS := node_modules/.installed
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
+
+assets: $(ASSETS)
 
 # Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests, Virtuoso 7 for the
 # remote-engine tests and the peer benchmark, wrk (the benchmark's load generator).
@@ -52,4 +64,4 @@ bench: install system-deps build
 	$(BIN)/python benchmarks/peers.py $(BENCH_ARGS)
 
 clean:
-	rm -rf var test-artifacts .pytest_cache
+	rm -rf var test-artifacts .pytest_cache node_modules

@@ -84,7 +84,7 @@ def test_search_colombo_open_the_process_see_its_eleven_members(live_server, wat
     page.goto(live_server + "/")
     page.screenshot(path=str(artifacts / "home.png"), full_page=True)
     page.fill("#home-search", "Colombo")
-    page.wait_for_selector("#typeahead-list li a")  # the type-ahead answers from /search.json
+    page.wait_for_selector("#typeahead-list [role=option]")  # the type-ahead answers from /search.json
     page.press("#home-search", "Enter")
     page.wait_for_url("**/search?q=Colombo")
     page.click("ol.results a[href='/id/colombo-process']")
@@ -184,6 +184,6 @@ def test_markup_shows_as_text_on_every_page_and_tooltip(xss_server, watched):
     assert "<script" not in tooltip.inner_html()
     page.goto(xss_server + "/")
     page.fill("#home-search", "alert")
-    page.wait_for_selector("#typeahead-list li a")
+    page.wait_for_selector("#typeahead-list [role=option]")
     assert XSS_LABEL in page.locator("#typeahead-list").inner_text()
     assert watched.dialogs == [] and watched.errors == [] and watched.remote_requests() == []

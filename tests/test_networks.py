@@ -12,7 +12,7 @@ def test_members_network_draws_every_member_with_its_role(client):
     roles = {edge["label"] for edge in graph["edges"]}
     assert {"member", "secretariat"} <= roles
     assert sum(1 for edge in graph["edges"] if edge["label"] == "member") == 11
-    assert {entry[0] for entry in graph["legend"]} >= {"state", "process", "igo"}
+    assert {entry["name"] for entry in graph["legend"]} >= {"state", "process", "igo"}
 
 
 def test_network_page_loads_vis_network_from_this_app_only(client):

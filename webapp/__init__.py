@@ -7,6 +7,8 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from flask_compress import Compress
+
 from migkg.backend import Backend, BackendUnavailable, QueryRejected
 from migkg.config import Settings
 
@@ -28,6 +30,17 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     app.config.update(overrides)
     backend_access.init_app(app, backend or settings.open_backend())
     security.init_app(app)
+    # Every text response compressed (brotli or gzip, as the client takes); static files cached (vendor/ a week).
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "text/plain", "text/csv", "text/tab-separated-values", "text/turtle",
+        "text/javascript", "application/javascript", "application/json", "application/ld+json",
+        "application/sparql-results+json", "application/sparql-results+xml", "application/rdf+xml",
+        "application/n-triples", "application/n-quads", "application/trig", "image/svg+xml"])
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:
+        app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600  # /static: an hour, then revalidated by ETag
+    Compress(app)
     register_blueprints(app)
     register_error_handlers(app)
     return app
@@ -49,6 +62,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)
     app.register_blueprint(ontology_docs)
     app.register_blueprint(downloads)
+    from .atlas import blueprint as atlas
+    from .compare import blueprint as compare
+    from .timeline import blueprint as timeline
+    from .vendor import blueprint as vendor
+
+    app.register_blueprint(atlas)
+    app.register_blueprint(compare)
+    app.register_blueprint(timeline)
+    app.register_blueprint(vendor)
     from .sparql import blueprint as sparql
 
     app.register_blueprint(sparql)

@@ -11,6 +11,7 @@ from pyoxigraph import Literal, NamedNode
 from migkg.namespaces import MIG, ORG, PREFIXES, SKOS
 
 from . import graph_views as views
+from . import kinds
 from .backend_access import backend
 
 blueprint = Blueprint("explorer", __name__)
@@ -24,44 +25,24 @@ ENTRY_POINTS = [
     ("Organization", "Organizations", "Intergovernmental, UN, non-governmental bodies and government agencies"),
 ]
 
-# Colour per kind of resource, shared by the entity pages' badges and the network views' nodes.
-# The first class in this list that a resource has decides its kind.
-KINDS = [
-    (MIG + "State", "state", "State", "#2f7ebc"),
-    (MIG + "UNEntity", "un", "UN entity", "#3aa6a0"),
-    (MIG + "IntergovernmentalOrganization", "igo", "Intergovernmental organization", "#5bb36b"),
-    (MIG + "NonGovernmentalOrganization", "ngo", "Non-governmental organization", "#a5c34a"),
-    (MIG + "GovernmentAgency", "agency", "Government agency", "#8c6bb1"),
-    (MIG + "ConsultationProcess", "process", "Consultation process", "#e0822f"),
-    (MIG + "CoordinationMechanism", "mechanism", "Coordination mechanism", "#d3584c"),
-    (MIG + "Instrument", "instrument", "Instrument", "#c9a227"),
-    (MIG + "Meeting", "meeting", "Meeting", "#9b7653"),
-    (MIG + "Organization", "organization", "Organization", "#4f9d69"),
-    (MIG + "Place", "place", "Place or region", "#7f8c99"),
-    (MIG + "Region", "place", "Place or region", "#7f8c99"),
-    (SKOS + "Concept", "concept", "Theme or concept", "#b07aa1"),
-]
-OTHER_KIND = ("other", "Other", "#9aa5b1")
-
-ROLE_ORDER = ["chair", "co-chair", "secretariat", "member", "observer", "steering-group-member",
-              "country-coordinator", "coordinator", "partner", "technical-support", "donor", "participant"]
-
-
 def kind_of(types: set[str]) -> tuple[str, str, str]:
-    """(css name, readable name, colour) of the first matching kind."""
-    for cls, name, title, colour in KINDS:
-        if cls in types:
-            return name, title, colour
-    return OTHER_KIND
+    """(css name, readable name, colour) of the first matching kind (declared in webapp/kinds.py)."""
+    kind = kinds.kind_of(types)
+    return kind.name, kind.title, kind.colour
 
 
-def legend() -> list[tuple[str, str, str]]:
-    seen, entries = set(), []
-    for _, name, title, colour in KINDS + [(None, *OTHER_KIND)]:
-        if name not in seen:
-            seen.add(name)
-            entries.append((name, title, colour))
-    return entries
+@blueprint.get("/kinds.css")
+def kinds_css():
+    """The kind colours as a stylesheet, generated from webapp/kinds.py."""
+    response = current_app.response_class(kinds.stylesheet(), mimetype="text/css")
+    response.cache_control.max_age = 3600
+    response.cache_control.public = True
+    return response
+
+
+@blueprint.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
 
 
 # ------------------------------------------------------------------------------------------ IRIs
@@ -142,8 +123,22 @@ def source_ref(source: views.Source) -> dict:
         if len(short) > 24:
             short = " ".join(short.split()[:2])
         short = f"{short} {source.label}"
+    dates = _source_dates()
+    date = dates.get(source.graph) or (dates.get(source.document) if source.document else None)
     return {"graph": source.graph, "kind": source.kind, "label": source.label, "title": source.title,
-            "document": source.document_label, "document_short": short, "url": url}
+            "document": source.document_label, "document_short": short, "url": url, "date": date}
+
+
+def _source_dates() -> dict[str, str]:
+    """Dates of the sources (per build), so that every source badge can say how old its statement is."""
+    store = backend()
+    return views.source_dates(store)
+
+
+def as_of(sources: list[dict]) -> str | None:
+    """The age of a fact stated by dated sources: the latest of their dates."""
+    dates = [source["date"] for source in sources if source.get("date")]
+    return max(dates) if dates else None
 
 
 def sources_for(graphs, known) -> list[dict]:
@@ -243,28 +238,50 @@ def home_json():
 # ----------------------------------------------------------------------------------------- search
 
 
+# A concept's scheme tells two same-named concepts apart ("trafficking in persons": a theme, a movement type).
+CONCEPT_SCHEMES = """
+SELECT ?concept ?scheme WHERE { VALUES ?concept { %s } ?concept skos:inScheme ?scheme }"""
+
+
 def search_view(text: str, limit: int) -> dict:
     store, build_id = _built()
-    hits = views.search(store, text, limit=limit) if text.strip() else []
+    kind = request.args.get("kind", "").strip()
+    kind_names = {k.name: k.title for k in kinds.kinds()}
+    if kind and kind not in kind_names:
+        abort(400, description="kind must be one of: " + ", ".join(kind_names))
+    answer = views.find(store, text, limit=limit, kind=kind or None) if text.strip() else views.SearchAnswer([])
+    hits = answer.hits
     annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
     ancestors = ancestors_by_class(store)
     type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
                                         if t.startswith(MIG)])
+    concepts = [NamedNode(iri) for iri, _, _ in hits if SKOS + "Concept" in annotations[iri].types]
+    schemes = {}
+    if concepts:
+        rows = views.select(store, CONCEPT_SCHEMES % " ".join(str(node) for node in concepts))
+        pairs = [(row["concept"].value, row["scheme"].value) for row in rows]
+        scheme_names = views.annotate(store, [NamedNode(scheme) for _, scheme in pairs])
+        schemes = {concept: scheme_names[scheme].label for concept, scheme in pairs}
     results = []
     for iri, points, name in hits:
         entry = ref(iri, annotations)
         specific = most_specific(annotations[iri].types, ancestors)
+        type_label = ", ".join(type_names[t].label for t in specific if t in type_names)
         entry.update({"score": points, "matched": name.text, "matched_language": name.language,
-                      "type": ", ".join(type_names[t].label for t in specific if t in type_names)})
+                      "fuzzy": points < 30 and points != 0 and name.normalised not in views.normalise(text),
+                      "type": schemes.get(iri) or type_label})
         results.append(entry)
-    return {"query": text, "count": len(results), "results": results}
+    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "results": results, "kind": kind,
+            "kinds": [{"value": k, "label": title} for k, title in kind_names.items()],
+            "suggestion": answer.suggestion, "shortened": answer.truncated_query}
 
 
 @blueprint.get("/search")
 def search():
     text = request.args.get("q", "")
     return render_template("search.html", view=search_view(text, 100),
-                           json_url=url_for("explorer.search_json", q=text))
+                           json_url=url_for("explorer.search_json", q=text[:views.MAX_QUERY_CHARS],
+                                            kind=request.args.get("kind") or None))
 
 
 @blueprint.get("/search.json")
@@ -379,6 +396,8 @@ def class_list(name: str):
 
 def entity_view(resource: NamedNode) -> dict | None:
     """Everything the entity page shows about one resource, as plain data (the page's .json twin)."""
+    from . import atlas, compare  # they build on this module's helpers
+
     store, build_id = _built()
     statements = views.statements(store, resource)
     if not statements.outgoing and not statements.incoming:
@@ -436,13 +455,14 @@ def entity_view(resource: NamedNode) -> dict | None:
             result.append({"property": predicate, "label": annotation.label, "description": annotation.comment,
                            "url": local_url(predicate), "count": len(values), "entries": values,
                            "literal": all("label" not in v for v in values)})
-        result.sort(key=lambda g: (not g["literal"], g["label"].casefold()))
+        result.sort(key=lambda g: (kinds.relation_rank(kind, g["property"]), not g["literal"], g["label"].casefold()))
         return result
 
     def membership_row(membership, counterpart):
+        cited_by = sources_for(membership.graphs, known)
         return {**ref(counterpart, annotations), "role": ref(membership.role, annotations),
                 "membership": local_url(membership.iri), "start": membership.start, "end": membership.end,
-                "remit": membership.remit, "sources": sources_for(membership.graphs, known)}
+                "remit": membership.remit, "sources": cited_by, "as_of": as_of(cited_by)}
 
     roles_held_in = defaultdict(list)
     memberships_held = []
@@ -452,9 +472,7 @@ def entity_view(resource: NamedNode) -> dict | None:
         if membership.member == iri:
             memberships_held.append(membership_row(membership, membership.organization))
 
-    def role_rank(role_iri):
-        tail = role_iri.rsplit("/", 1)[-1]
-        return ROLE_ORDER.index(tail) if tail in ROLE_ORDER else len(ROLE_ORDER)
+    role_rank = kinds.role_rank
 
     participants = [{"role": ref(role, annotations), "count": len(rows),
                      "members": sorted(rows, key=lambda r: r["label"].casefold())}
@@ -466,6 +484,11 @@ def entity_view(resource: NamedNode) -> dict | None:
                     "exact": (f.qualifier or "").endswith("/exact"),
                     "as_of": f.as_of, "url": local_url(f.iri), "sources": sources_for(f.graphs, known)}
                    for f in figures]
+
+    expected = expected_facts(kind, me.types, statements, memberships, figures, annotations, iri)
+    unnamed = unnamed_members(kind, memberships, figures, annotations, iri)
+    related_processes = compare.most_shared_with(store, iri) if kind == "process" else []
+    small_map = atlas.small_map(store, iri, kind) if kind in ("process", "state") else None
 
     all_graphs = set().union(*statements.outgoing.values(), *statements.incoming.values())
     cited = {}
@@ -507,7 +530,64 @@ def entity_view(resource: NamedNode) -> dict | None:
         "outgoing": [g for g in group(statements.outgoing, "out") if not g["literal"]],
         "incoming": group(statements.incoming, "in"),
         "sources": list(cited.values()), "networks": networks, "sections": document,
+        "expected": expected, "unnamed_members": unnamed, "figures_first": kind in kinds.FIGURES_FIRST,
+        "shares_most_with": related_processes, "map": small_map,
     }
+
+
+def expected_facts(kind, types, statements, memberships, figures, annotations, iri) -> list[dict]:
+    """The facts a reader expects of this kind of resource (kinds.EXPECTED), each with what the sources
+    give or, honestly, that they state none."""
+    found = []
+    for expected in kinds.EXPECTED.get(kind, []):
+        if expected.only_for and expected.only_for not in types:
+            continue
+        values = []
+        for membership in memberships:
+            if membership.organization == iri and membership.role in expected.roles:
+                values.append(ref(membership.member, annotations))
+        for (predicate, term), _graphs in statements.outgoing.items():
+            if predicate in expected.predicates:
+                values.append(ref(term.value, annotations) if isinstance(term, NamedNode) else literal_ref(term))
+        for figure in figures:
+            if figure.measure in expected.measures:
+                qualifier = annotations[figure.qualifier].label if figure.qualifier and not figure.qualifier.endswith(
+                    "/exact") else ""
+                values.append({"value": f"{qualifier + ' ' if qualifier else ''}{figure.value}"
+                                        + (f" (as of {figure.as_of})" if figure.as_of else "")})
+        unique = {}
+        for value in values:
+            unique.setdefault(value.get("iri") or value.get("value"), value)
+        values = list(unique.values())
+        found.append({"key": expected.key, "label": expected.label, "count": len(values),
+                      "entries": sorted(values, key=lambda v: (v.get("label") or v.get("value") or ""))[:6],
+                      "stated": bool(values)})
+    return found
+
+
+def unnamed_members(kind, memberships, figures, annotations, iri) -> dict | None:
+    """Where the sources give only a count ("more than 50 states") and name fewer, say so."""
+    if kind != "process":
+        return None
+    named = {m.member for m in memberships if m.organization == iri
+             and MIG + "State" in annotations.get(m.member, views.Annotation(m.member)).types}
+    counts = [f for f in figures if f.measure in kinds.MEMBER_COUNT_MEASURES]
+    if not counts:
+        return None
+    latest = max(counts, key=lambda f: f.as_of or "")
+    try:
+        stated = float(latest.value)
+    except ValueError:
+        return None
+    qualifier = latest.qualifier or ""
+    if len(named) >= stated and not qualifier.endswith(("more-than", "about")):
+        return None
+    if len(named) > stated:
+        return None
+    words = annotations[qualifier].label if qualifier and not qualifier.endswith("/exact") else ""
+    measure = annotations[latest.measure].label if latest.measure else "states"
+    return {"stated": f"{words + ' ' if words else ''}{latest.value} {measure}", "as_of": latest.as_of,
+            "named": len(named)}
 
 
 def _section_order(graph: str):

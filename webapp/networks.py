@@ -7,6 +7,7 @@ this app (the copy inside the pyvis package) and passes every text as data, so n
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pyvis
@@ -14,7 +15,7 @@ from flask import Blueprint, abort, jsonify, render_template, request, send_from
 from pyoxigraph import NamedNode
 from pyvis.network import Network
 
-from . import explorer
+from . import explorer, kinds
 from . import graph_views as views
 from .backend_access import backend
 
@@ -24,18 +25,38 @@ VIS_NETWORK_DIR = Path(pyvis.__file__).resolve().parent / "lib" / "vis-9.1.2"
 MAX_NODES = 150
 MAX_DEPTH = 3
 
-OPTIONS = {
-    "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 14, "face": "system-ui, sans-serif",
-                                                          "strokeWidth": 3, "strokeColor": "#ffffff"}},
-    "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.5}}, "color": {"color": "#9aa5b1",
-                                                                                   "highlight": "#1d2733"},
-              "font": {"size": 11, "color": "#5b6877", "strokeWidth": 3, "align": "middle"},
-              "smooth": {"enabled": True, "type": "dynamic"}},
-    "physics": {"solver": "forceAtlas2Based",
-                "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 120, "avoidOverlap": 0.4},
-                "stabilization": {"enabled": True, "iterations": 400, "fit": True}},
-    "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": True},
-}
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"  # the page's own font, in the canvas too
+# Above this many links, edge labels would cover the picture: they are shown on hover instead (static/network.js).
+EDGE_LABEL_LIMIT = 40
+
+
+def options(nodes: int) -> dict:
+    """vis-network options for a picture of `nodes` nodes: sizes and labels scale with the node's links, small
+    labels are not drawn until zoomed in, and the layout spreads further as the picture grows."""
+    large = nodes > 50
+    return {
+        "nodes": {"borderWidth": 1, "font": {"size": 14, "face": FONT, "strokeWidth": 4, "strokeColor": "#ffffff",
+                                             "color": "#1d2733"},
+                  "scaling": {"min": 10, "max": 40,
+                              "label": {"enabled": True, "min": 12 if large else 13, "max": 36 if large else 20,
+                                        "maxVisible": 30, "drawThreshold": 8 if large else 5}}},
+        "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.45}},
+                  "color": {"color": "#b3bcc6", "highlight": "#1d2733", "hover": "#1d2733"},
+                  "width": 1, "hoverWidth": 1.5,
+                  "font": {"size": 11, "face": FONT, "color": "#3d4956", "strokeWidth": 3, "align": "middle"},
+                  "smooth": {"enabled": not large, "type": "continuous"}},
+        "physics": {"solver": "forceAtlas2Based",
+                    "forceAtlas2Based": {"gravitationalConstant": -45 if large else -60,
+                                         "springLength": 80 if large else 110, "avoidOverlap": 1,
+                                         "centralGravity": 0.02 if large else 0.012},
+                    "stabilization": {"enabled": True, "iterations": 600 if large else 300, "fit": True}},
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": True,
+                        "hideEdgesOnDrag": large},
+        "layout": {"improvedLayout": nodes <= 100},
+    }
+
+
+OPTIONS = options(0)
 
 
 @blueprint.get("/vendor/vis-network/<path:filename>")
@@ -77,14 +98,23 @@ def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), t
     # rendered: network.html draws the data with the vis-network copy this app serves.
     net = Network(directed=True, height="640px", width="100%", cdn_resources="in_line")
     kinds_used = set()
+    degree = defaultdict(int)
+    for subject, _, obj in links:
+        if subject in iris and obj in iris:
+            degree[subject] += 1
+            degree[obj] += 1
     for iri in sorted(iris):
         annotation = annotations[iri]
-        kind, kind_title, colour = explorer.kind_of(annotation.types)
-        kinds_used.add(kind)
+        kind = kinds.kind_of(annotation.types)
+        kinds_used.add(kind.name)
         # Plain text only: vis-network shows a string title with innerText, never as HTML.
-        tooltip = "\n".join(x for x in (annotation.label, kind_title, annotation.comment or "") if x)
-        net.add_node(explorer.local_url(iri), label=_short(annotation), title=tooltip, color=colour,
-                     size=26 if iri == focus else 14, url=explorer.local_url(iri), kind=kind,
+        tooltip = "\n".join(x for x in (annotation.label, kind.title, annotation.comment or "") if x)
+        # A node's size (and its label's) grows with its links; the focus is always the largest.
+        value = max(degree.values(), default=1) * 1.5 if iri == focus else degree[iri] or 1
+        net.add_node(explorer.local_url(iri), label=_short(annotation), title=tooltip,
+                     color={"background": kind.colour, "border": "#1d2733",
+                            "highlight": {"background": kind.colour, "border": "#000000"}},
+                     shape=kind.shape, value=value, url=explorer.local_url(iri), kind=kind.name,
                      borderWidth=3 if iri == focus else 1)
     seen = set()
     for subject, predicate, obj in links:
@@ -97,13 +127,15 @@ def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), t
         seen.add(key)
         net.add_edge(explorer.local_url(subject), explorer.local_url(obj), label=label,
                      title=f"{annotations[subject].label} — {label} — {annotations[obj].label}")
-    net.options = OPTIONS
-    nodes, edges, _heading, _height, _width, options = net.get_network_data()
+    net.options = options(len(iris))
+    nodes, edges, _heading, _height, _width, drawn_options = net.get_network_data()
     listing = sorted(({"label": annotations[i].label, "url": explorer.local_url(i),
                        "kind": explorer.kind_of(annotations[i].types)[0]} for i in iris),
                      key=lambda n: n["label"].casefold())
-    return {"nodes": nodes, "edges": edges, "options": json.loads(options), "truncated": truncated,
-            "legend": [entry for entry in explorer.legend() if entry[0] in kinds_used], "listing": listing,
+    return {"nodes": nodes, "edges": edges, "options": json.loads(drawn_options), "truncated": truncated,
+            "legend": [{"name": k.name, "title": k.title, "colour": k.colour, "shape": k.shape}
+                       for k in kinds.kinds() if k.name in kinds_used], "listing": listing,
+            "edge_labels_on_hover": len(edges) > EDGE_LABEL_LIMIT,
             "focus": explorer.local_url(focus) if focus else None,
             "focus_label": annotations[focus].label if focus else None,
             "focus_name": short_name(annotations[focus]) if focus else None}
@@ -137,8 +169,25 @@ def members(path: str):
     graph = draw(node.value, links)
     if len(graph["nodes"]) <= 1:
         abort(404, description="No memberships are recorded in this process or body.")
+    graph["note"] = unnamed_note(node)
     return respond(path, f"Members of {graph['focus_name']}",
                    "Every actor the sources name as taking part, with its role.", graph)
+
+
+def unnamed_note(node: NamedNode) -> str | None:
+    """When the sources count more members than they name ("more than 50 states"), the picture says so."""
+    store = backend()
+    memberships, figures = views.memberships(store, node), views.figures(store, node)
+    iris = {node.value} | {m.member for m in memberships} | {f.measure for f in figures if f.measure}
+    iris |= {f.qualifier for f in figures if f.qualifier}
+    annotations = views.annotate(store, [NamedNode(i) for i in iris])
+    kind = explorer.kind_of(annotations[node.value].types)[0]
+    unnamed = explorer.unnamed_members(kind, memberships, figures, annotations, node.value)
+    if not unnamed:
+        return None
+    as_of = f" (as of {unnamed['as_of']})" if unnamed["as_of"] else ""
+    named = f"only {unnamed['named']} of them are named and drawn" if unnamed["named"] else "none of them is named"
+    return f"The sources give {unnamed['stated']}{as_of}; {named}."
 
 
 @blueprint.get("/network/state/<path:path>")

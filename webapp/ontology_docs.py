@@ -102,6 +102,52 @@ def with_site_header(html: str) -> str:
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, html, count=1)
 
 
+PYLODE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+INLINE_STYLE = re.compile(r"""\sstyle\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+PYLODE_ICONS = re.compile(r"<link\b[^>]*\brel=\"icon\"[^>]*>", re.IGNORECASE)
+ELEMENT_ID = re.compile(r"""(<[a-zA-Z][^<>]*?\sid=")([^"]+)(")""")
+
+
+def pylode_styles(html: str) -> str:
+    """pyLODE's own stylesheet, taken out of its page so that the page needs no inline styles (CSP)."""
+    return "\n".join(PYLODE_STYLE.findall(html))
+
+
+def accessible(html: str) -> str:
+    """pyLODE's page with a language, a viewport, a real title, landmarks, unique ids and no inline styles:
+    its stylesheet is served from /ontology/pylode.css and static/ontology.css fixes contrast and phone width."""
+    html = PYLODE_STYLE.sub("", html)
+    html = INLINE_STYLE.sub("", html)
+    html = PYLODE_ICONS.sub("", html)  # the site's own favicon is linked below
+    html = re.sub(r"<html[^>]*>", '<html lang="en">', html, count=1)
+    html = re.sub(r"<title>.*?</title>", "<title>Ontology · Migration governance knowledge graph</title>", html,
+                  count=1, flags=re.DOTALL)
+    head = ('<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
+            '<link rel="stylesheet" href="/ontology/pylode.css">\n'
+            '<link rel="stylesheet" href="/static/ontology.css">\n')
+    html = re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + "\n" + head, html, count=1)
+    # Landmarks: the documentation is the main content, its table of contents a navigation.
+    html = html.replace('<div id="content">', '<main id="main" tabindex="-1"><div id="content">', 1)
+    toc = html.find('<div id="toc">')
+    if toc != -1:
+        html = html[:toc] + '<nav aria-label="Contents">' + html[toc:]
+        end = html.rfind("</body>")
+        html = html[:end] + "</nav>\n" + html[end:]
+        html = html.replace('<nav aria-label="Contents">', '</main>\n<nav aria-label="Contents">', 1)
+    # pyLODE gives a term and its entry in the namespace list the same id: the second one gets a suffix.
+    seen: set[str] = set()
+
+    def unique(match):
+        value = match.group(2)
+        if value in seen:
+            value = f"{value}-{len(seen)}"
+        seen.add(value)
+        return match.group(1) + value + match.group(3)
+
+    return ELEMENT_ID.sub(unique, html)
+
+
 def ontology_statements() -> list:
     statements = []
     for path in ontology_files():
@@ -133,6 +179,14 @@ def summary() -> dict:
             "properties": terms([owl.ObjectProperty, owl.DatatypeProperty, owl.AnnotationProperty])}
 
 
+@blueprint.get("/ontology/pylode.css")
+def pylode_css():
+    """pyLODE's stylesheet from the generated page, served as a file (no inline styles under the CSP)."""
+    response = Response(pylode_styles(documentation()), mimetype="text/css")
+    response.cache_control.max_age = 3600
+    return response
+
+
 @blueprint.get("/ontology")
 @blueprint.get("/ontology.<suffix>")
 def ontology(suffix: str | None = None):
@@ -145,7 +199,7 @@ def ontology(suffix: str | None = None):
     if chosen is None:
         abort(406, description="The ontology is offered as HTML, Turtle, RDF/XML (OWL), JSON-LD and N-Triples.")
     if chosen == "html":
-        response = Response(with_site_header(documentation()), mimetype="text/html")
+        response = Response(accessible(with_site_header(documentation())), mimetype="text/html")
     elif chosen == RdfFormat.TURTLE and len(ontology_files()) == 1:
         response = Response(ontology_files()[0].read_bytes(), mimetype="text/turtle")
     else:

@@ -1,33 +1,62 @@
-/* Search type-ahead: asks /search.json as the user types and lists matches (built with textContent only). */
+/* Search type-ahead (an ARIA 1.2 combobox): asks /search.json as the user types and lists matches as options
+ * (built with textContent only); arrow keys move the active option, Enter opens it, Escape closes the list. */
 (function () {
   "use strict";
+  // Filters that apply as soon as they change (no inline onchange= under the Content-Security-Policy).
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-submit-on-change]"), function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   var inputs = document.querySelectorAll("input[data-typeahead]");
   Array.prototype.forEach.call(inputs, function (input) {
     var list = document.getElementById(input.getAttribute("aria-controls"));
     var timer = null, last = "", active = -1;
-    function clear() { while (list.firstChild) { list.removeChild(list.firstChild); } list.hidden = true; active = -1; }
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    function options() { return list.querySelectorAll("[role=option]"); }
+    function clear() {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      list.hidden = true; active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function open(option) {
+      var url = option.getAttribute("data-url");
+      // Result URLs are local paths made by the app; anything else is not followed.
+      if (url && url.charAt(0) === "/" && url.charAt(1) !== "/") { window.location.href = url; }
+    }
     function show(results) {
       clear();
-      results.forEach(function (result) {
+      results.forEach(function (result, index) {
         var item = document.createElement("li");
-        var link = document.createElement("a");
-        link.href = result.url;
-        link.setAttribute("role", "option");
+        item.id = list.id + "-option-" + index;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.setAttribute("data-url", result.url);
         var kind = document.createElement("span");
         kind.className = "kind";
         kind.textContent = result.type || result.kind_title;
-        link.appendChild(kind);
-        link.appendChild(document.createTextNode(result.label));
+        item.appendChild(document.createTextNode(result.label));
         if (result.matched !== result.label) {
           var matched = document.createElement("span");
           matched.className = "muted small";
           matched.textContent = " — " + result.matched;
-          link.appendChild(matched);
+          item.appendChild(matched);
         }
-        item.appendChild(link);
+        item.appendChild(kind);
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); open(item); });
         list.appendChild(item);
       });
       list.hidden = results.length === 0;
+      input.setAttribute("aria-expanded", results.length ? "true" : "false");
+    }
+    function activate(index) {
+      var items = options();
+      if (active >= 0 && items[active]) { items[active].classList.remove("active"); items[active].setAttribute("aria-selected", "false"); }
+      active = index;
+      items[active].classList.add("active");
+      items[active].setAttribute("aria-selected", "true");
+      input.setAttribute("aria-activedescendant", items[active].id);
     }
     input.addEventListener("input", function () {
       var text = input.value.trim();
@@ -42,18 +71,16 @@
       }, 150);
     });
     input.addEventListener("keydown", function (event) {
-      var links = list.querySelectorAll("a");
-      if (!links.length) { return; }
+      var items = options();
+      if (!items.length) { return; }
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
-        if (active >= 0) { links[active].classList.remove("active"); }
-        active = (active + (event.key === "ArrowDown" ? 1 : links.length - 1)) % links.length;
-        links[active].classList.add("active");
+        activate((active + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length);
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
-        window.location.href = links[active].href;
+        open(items[active]);
       } else if (event.key === "Escape") { clear(); }
     });
-    document.addEventListener("click", function (event) { if (!list.contains(event.target) && event.target !== input) { clear(); } });
+    input.addEventListener("blur", function () { setTimeout(clear, 150); });
   });
 })();

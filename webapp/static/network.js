@@ -1,10 +1,22 @@
-/* Draws the network described by the JSON block on the page with vis-network (served by this app). */
+/* Draws the network described by the JSON block on the page with vis-network (served by this app).
+ * Large pictures keep their edge labels for hover, so that the first view stays readable. */
 (function () {
   "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-submit-on-change]"), function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   var container = document.getElementById("network");
   var source = document.getElementById("network-data");
   if (!container || !source || typeof vis === "undefined") { return; }
   var data = JSON.parse(source.textContent);
+  var labels = {};
+  if (data.edgeLabelsOnHover) {
+    data.edges.forEach(function (edge, index) {
+      edge.id = edge.id || "edge-" + index;
+      labels[edge.id] = edge.label;
+      delete edge.label;
+    });
+  }
   var nodes = new vis.DataSet(data.nodes);
   var edges = new vis.DataSet(data.edges);
   var network = new vis.Network(container, { nodes: nodes, edges: edges }, data.options);
@@ -13,6 +25,16 @@
     network.fit();
     container.setAttribute("data-stabilized", "true");
   });
+  if (data.edgeLabelsOnHover) {
+    network.on("hoverEdge", function (params) { edges.update({ id: params.edge, label: labels[params.edge] }); });
+    network.on("blurEdge", function (params) { edges.update({ id: params.edge, label: " " }); });
+    network.on("hoverNode", function (params) {
+      edges.update(network.getConnectedEdges(params.node).map(function (id) { return { id: id, label: labels[id] }; }));
+    });
+    network.on("blurNode", function (params) {
+      edges.update(network.getConnectedEdges(params.node).map(function (id) { return { id: id, label: " " }; }));
+    });
+  }
   network.on("doubleClick", function (params) {
     if (params.nodes.length === 1) {
       var node = nodes.get(params.nodes[0]);

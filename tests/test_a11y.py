@@ -1,0 +1,66 @@
+"""Accessibility: axe-core (from npm, served by this host) finds no serious or critical violation on any page type,
+the open type-ahead, the map, the compare page or /ontology; every page has a skip link and a favicon."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_browser import Watched, browser  # noqa: F401  (the shared Chromium fixture)
+from tests.test_diplomat_browser import PAGE_TYPES
+
+pytestmark = pytest.mark.browser
+
+AXE = "/vendor/axe-core/axe.min.js"
+# WCAG 2.0-2.2 A and AA (target size included) and axe's best practices.
+RUN_AXE = """() => axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag',
+    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}).then(result => result.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"""
+
+
+def serious_violations(page, base):
+    page.add_script_tag(url=base + AXE)
+    return page.evaluate(RUN_AXE)
+
+
+@pytest.fixture(scope="module")
+def checker(browser):  # noqa: F811
+    page = Watched(browser)
+    yield page
+    page.close()
+
+
+def test_axe_finds_nothing_serious_on_any_page_type(live_server, checker):
+    page, found = checker.page, {}
+    for path in PAGE_TYPES:
+        page.goto(live_server + path)
+        if path.startswith("/map") or path in ("/id/colombo-process", "/id/state/THA"):
+            page.wait_for_selector("[data-drawn=true]", timeout=30_000)  # the drawn map is checked too
+        if path.startswith("/network/"):
+            page.wait_for_selector("#network[data-stabilized=true]", timeout=60_000)
+        violations = serious_violations(page, live_server)
+        if violations:
+            found[path] = violations
+    assert found == {}
+    assert checker.remote_requests() == []
+
+
+def test_axe_finds_nothing_serious_in_the_open_type_ahead(live_server, checker):
+    page = checker.page
+    page.goto(live_server + "/")
+    page.fill("#home-search", "Colombo")
+    page.wait_for_selector("#typeahead-list [role=option]")
+    page.press("#home-search", "ArrowDown")
+    assert serious_violations(page, live_server) == []
+
+
+def test_every_page_starts_with_a_skip_link_and_has_a_favicon(live_server, checker):
+    page = checker.page
+    for path in ("/", "/id/bali-process", "/map", "/ontology"):
+        page.goto(live_server + path)
+        page.keyboard.press("Tab")
+        focused = page.evaluate("[document.activeElement.className, document.activeElement.getAttribute('href')]")
+        assert focused == ["skip-link", "#main"], path
+        assert page.locator("link[rel=icon]").count() == 1
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main", path
