@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: serve test install system-deps build validate stats bench clean
+.PHONY: serve test install assets system-deps build validate stats bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +13,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) assets
 
-# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests.
+# Front-end packages (the SPARQL editor, result views) from npm, pinned in package-lock.json and
+# served by the app from node_modules/ under /vendor/: no CDN. Re-run only when the lock changes.
+ASSETS_STAMP := node_modules/.installed
+$(ASSETS_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(ASSETS_STAMP)
+
+assets: $(ASSETS_STAMP)
+
+# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests, npm for the front-end packages.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -49,8 +49,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ontology_docs)
     app.register_blueprint(downloads)
     from .sparql import blueprint as sparql
+    from .workbench import blueprint as workbench
 
     app.register_blueprint(sparql)
+    app.register_blueprint(workbench)
 
 
 def wants_json() -> bool:
