@@ -15,21 +15,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) assets
 
-# Front-end packages (the SPARQL editor, result views) from npm, pinned in package-lock.json and
-# served by the app from node_modules/ under /vendor/: no CDN. Re-run only when the lock changes.
-ASSETS_STAMP := node_modules/.installed
-$(ASSETS_STAMP): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
-	touch $(ASSETS_STAMP)
+# Front-end packages (the SPARQL editor YASQE, map geometry, d3-geo, topojson-client, axe-core), pinned in package-lock.json and
+# served by the app from this host: never a CDN. npm comes from Debian when it is missing.
+ASSETS := node_modules/.installed
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
 
-assets: $(ASSETS_STAMP)
+assets: $(ASSETS)
 
-# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests, npm for the front-end packages.
+# Debian packages: a JRE for the HermiT reasoner, Chromium for the browser tests.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -57,4 +59,4 @@ bench: install build
 	$(BIN)/python benchmarks/sparql_endpoint.py
 
 clean:
-	rm -rf var test-artifacts .pytest_cache
+	rm -rf var test-artifacts .pytest_cache node_modules

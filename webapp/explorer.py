@@ -11,6 +11,7 @@ from pyoxigraph import Literal, NamedNode
 from migkg.namespaces import MIG, ORG, PREFIXES, SKOS
 
 from . import graph_views as views
+from . import kinds
 from .backend_access import backend
 
 blueprint = Blueprint("explorer", __name__)
@@ -24,44 +25,31 @@ ENTRY_POINTS = [
     ("Organization", "Organizations", "Intergovernmental, UN, non-governmental bodies and government agencies"),
 ]
 
-# Colour per kind of resource, shared by the entity pages' badges and the network views' nodes.
-# The first class in this list that a resource has decides its kind.
-KINDS = [
-    (MIG + "State", "state", "State", "#2f7ebc"),
-    (MIG + "UNEntity", "un", "UN entity", "#3aa6a0"),
-    (MIG + "IntergovernmentalOrganization", "igo", "Intergovernmental organization", "#5bb36b"),
-    (MIG + "NonGovernmentalOrganization", "ngo", "Non-governmental organization", "#a5c34a"),
-    (MIG + "GovernmentAgency", "agency", "Government agency", "#8c6bb1"),
-    (MIG + "ConsultationProcess", "process", "Consultation process", "#e0822f"),
-    (MIG + "CoordinationMechanism", "mechanism", "Coordination mechanism", "#d3584c"),
-    (MIG + "Instrument", "instrument", "Instrument", "#c9a227"),
-    (MIG + "Meeting", "meeting", "Meeting", "#9b7653"),
-    (MIG + "Organization", "organization", "Organization", "#4f9d69"),
-    (MIG + "Place", "place", "Place or region", "#7f8c99"),
-    (MIG + "Region", "place", "Place or region", "#7f8c99"),
-    (SKOS + "Concept", "concept", "Theme or concept", "#b07aa1"),
-]
-OTHER_KIND = ("other", "Other", "#9aa5b1")
-
-ROLE_ORDER = ["chair", "co-chair", "secretariat", "member", "observer", "steering-group-member",
-              "country-coordinator", "coordinator", "partner", "technical-support", "donor", "participant"]
+ROLE_ORDER = kinds.ROLE_ORDER
 
 
 def kind_of(types: set[str]) -> tuple[str, str, str]:
-    """(css name, readable name, colour) of the first matching kind."""
-    for cls, name, title, colour in KINDS:
-        if cls in types:
-            return name, title, colour
-    return OTHER_KIND
+    """(css name, readable name, colour) of the first matching kind (declared in webapp/kinds.py)."""
+    kind = kinds.kind_of(types)
+    return kind.name, kind.title, kind.colour
 
 
 def legend() -> list[tuple[str, str, str]]:
-    seen, entries = set(), []
-    for _, name, title, colour in KINDS + [(None, *OTHER_KIND)]:
-        if name not in seen:
-            seen.add(name)
-            entries.append((name, title, colour))
-    return entries
+    return [(kind.name, kind.title, kind.colour) for kind in kinds.kinds()]
+
+
+@blueprint.get("/kinds.css")
+def kinds_css():
+    """The kind colours as a stylesheet, generated from webapp/kinds.py."""
+    response = current_app.response_class(kinds.stylesheet(), mimetype="text/css")
+    response.cache_control.max_age = 3600
+    response.cache_control.public = True
+    return response
+
+
+@blueprint.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
 
 
 # ------------------------------------------------------------------------------------------ IRIs
