@@ -49,9 +49,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ontology_docs)
     app.register_blueprint(downloads)
     from .atlas import blueprint as atlas
+    from .compare import blueprint as compare
     from .vendor import blueprint as vendor
 
     app.register_blueprint(atlas)
+    app.register_blueprint(compare)
     app.register_blueprint(vendor)
     from .sparql import blueprint as sparql
     from .workbench import blueprint as workbench
