@@ -561,7 +561,7 @@
         });
       });
     }).then(function () {
-      answerSection.scrollIntoView({block: "start", behavior: "smooth"});
+      if (answer || results.firstChild) answerSection.scrollIntoView({block: "start"});
     }).catch(function (error) {
       if (error.name !== "AbortError") setStatus("The request failed: " + error.message, true);
     }).finally(function () {

@@ -117,9 +117,9 @@
     const link = href ? element("a", this.label(iri)) : element("span", this.label(iri));
     if (href) link.href = href;
     const prefixed = this.prefixed(iri);
-    link.title = prefixed ? prefixed + "\n" + iri : iri;
+    link.title = this.label(iri) + "\n" + (prefixed ? prefixed + "\n" : "") + iri;
     link.className = "iri-label";
-    const copy = element("button", "⧉", "copy-iri");
+    const copy = element("button", null, "copy-iri");
     copy.type = "button";
     copy.title = "Copy the IRI";
     copy.setAttribute("aria-label", "Copy the IRI " + iri);
@@ -155,7 +155,7 @@
       return cell;
     }
     if (isNumeric(term)) cell.className = "number";
-    cell.append(element("span", term.value, "literal"));
+    cell.append(element("span", term.value, term.value.length > 60 ? "literal long" : "literal"));
     if (term["xml:lang"]) {
       cell.append(element("span", "@" + term["xml:lang"], "term-meta"));
     } else if (term.datatype && term.datatype !== XSD + "string" && !isNumeric(term)) {
@@ -268,7 +268,7 @@
     const done = function () {
       button.classList.add("copied");
       button.textContent = "✓";
-      window.setTimeout(function () { button.classList.remove("copied"); button.textContent = "⧉"; }, 1200);
+      window.setTimeout(function () { button.classList.remove("copied"); button.textContent = ""; }, 1200);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () {});
