@@ -65,7 +65,7 @@ QUERY = ("SELECT ?member WHERE { id:colombo-process mig:hasMember ?member } ORDE
 
 def test_query_formats(project, built):
     table = run(project, "query", QUERY).stdout
-    assert "https://w3id.org/migkg/id/state/THA" in table and "(1 row)" in table
+    assert "Thailand (state:THA)" in table and "(1 row)" in table
     as_json = json.loads(run(project, "query", QUERY, "--format", "json").stdout)
     assert [b["member"]["value"] for b in as_json["results"]["bindings"]] == ["https://w3id.org/migkg/id/state/THA"]
     rows = list(csv.reader(io.StringIO(run(project, "query", QUERY, "--format", "csv").stdout.strip())))
