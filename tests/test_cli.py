@@ -82,7 +82,7 @@ def test_query_file_with_parameter(project, built, tmp_path):
                      "SELECT ?member WHERE { ?process mig:hasMember ?member }\n", encoding="utf-8")
     assert "(0 rows)" in run(project, "query", str(query)).stdout
     out = run(project, "query", str(query), "--param", "process=id:colombo-process").stdout
-    assert "state/THA" in out and "(1 row)" in out
+    assert "Thailand (state:THA)" in out and "(1 row)" in out
     bad = run(project, "query", str(query), "--param", "region=x", check_code=2)
     assert "has no parameter region" in bad.stderr
 

@@ -239,7 +239,8 @@ def expand_example(params: MultiDict) -> MultiDict:
 def _downloads_and_policy(response: Response) -> Response:
     if request.path != "/sparql":
         return response
-    name = request.values.get("download") if request.method in ("GET", "POST") else None
+    # Download links are GETs; a POST body is not read again here (it may be over the size cap).
+    name = request.args.get("download") if request.method == "GET" else None
     if name is not None and response.status_code == 200:
         if not DOWNLOAD_NAME.match(name):
             name = "query"
