@@ -98,7 +98,7 @@ def _choice(name: str) -> NamedNode | None:
 
 def map_view() -> dict:
     store, build_id = explorer._built()
-    memberships = participation(store, build_id)
+    memberships = participation(store)
     processes = sorted({process for _, _, process, _ in memberships})
     treaties = sorted(row["instrument"].value for row in views.select(store, TREATIES))
     process, instrument = _choice("process"), _choice("instrument")
@@ -174,7 +174,7 @@ def world_map_json():
 
 def small_map(store, build_id, resource: str, kind: str) -> dict | None:
     """The small map of a process page (its member states by role) or a state page (the states it meets in processes)."""
-    memberships = participation(store, build_id)
+    memberships = participation(store)
     codes_by_state = {state: code for state, code, _, _ in memberships}
     if kind == "process":
         best: dict[str, str] = {}

@@ -52,7 +52,7 @@ def _processes_asked() -> list[NamedNode]:
 def overlap(store, build_id) -> dict:
     """Shared member states of every pair of consultation processes (that name at least one state)."""
     states_in = defaultdict(set)
-    for state, _, process, _ in atlas.participation(store, build_id):
+    for state, _, process, _ in atlas.participation(store):
         states_in[process].add(state)
     names = views.annotate(store, [NamedNode(p) for p in states_in])
     processes = sorted(states_in, key=lambda p: names[p].label.casefold())
@@ -97,7 +97,7 @@ def _short(annotation: views.Annotation) -> str:
 
 
 def comparison_view(store, build_id, processes: list[NamedNode]) -> dict:
-    known = views.sections(store, build_id)
+    known = views.sections(store)
     taking_part: dict[str, dict[str, dict]] = defaultdict(dict)  # member -> process -> {roles, graphs}
     for process in processes:
         if not views.select(store, IS_PROCESS, process=process):
