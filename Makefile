@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) assets
 
-# Front-end packages (map geometry, d3-geo, topojson-client, axe-core), pinned in package-lock.json and
+# Front-end packages (the SPARQL editor YASQE, map geometry, d3-geo, topojson-client, axe-core), pinned in package-lock.json and
 # served by the app from this host: never a CDN. npm comes from Debian when it is missing.
 ASSETS := node_modules/.installed
 $(ASSETS): package.json package-lock.json

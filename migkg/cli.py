@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
-from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
 from .build import BuildFailed, build, prepare
 from .backend import BackendConfigError, BackendUnavailable, QueryRejected
 from .catalogue import QueryInputError, load_catalogue, read_query
 from .config import Settings
 from .export import FORMATS as EXPORT_FORMATS
+from .namespaces import PREFIXES
 from .serving import gunicorn_command
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_STORE = 1, 2, 3
@@ -133,6 +135,8 @@ def cmd_query(args) -> int:
         return _fail(str(error), EXIT_USAGE)
     try:
         results = snapshot.execute(text, bindings)
+        if args.format == "table" and isinstance(results, QuerySolutions):
+            results = _readable_table(results, snapshot)  # labels come from the same build, before it closes
     except BackendUnavailable as error:
         return _fail(str(error), EXIT_NO_STORE)
     except QueryRejected as error:
@@ -154,7 +158,7 @@ def cmd_query(args) -> int:
         serialize(results, out, format=fmt)
         return 0
     if args.format == "table":
-        _print_table(results)
+        _print_table(*results)
     else:
         results.serialize(out, format=RESULT_FORMATS[args.format])
         out.flush()
@@ -162,21 +166,68 @@ def cmd_query(args) -> int:
     return 0
 
 
-def _cell(term) -> str:
+TABLE_WIDTH = 60  # the widest a column gets; longer cells end in "…"
+TABLE_LABELS = """
+SELECT ?resource ?label WHERE {
+  VALUES ?resource { %s }
+  ?resource rdfs:label ?label .
+  FILTER(LANG(?label) IN ("en", ""))
+}"""
+
+
+def _prefixed(iri: str) -> str | None:
+    """`mig:Actor` where a project prefix fits (the longest namespace), else None."""
+    for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
+        local = iri[len(namespace):]
+        if iri.startswith(namespace) and re.fullmatch(r"[\w-]*", local):
+            return f"{prefix}:{local}"
+    return None
+
+
+def _table_labels(snapshot, iris: set[str]) -> dict[str, str]:
+    """The English label of each IRI (the shortest when there are several), as the web table shows it."""
+    labels: dict[str, str] = {}
+    if not iris:
+        return labels
+    nodes = " ".join(str(NamedNode(iri)) for iri in sorted(iris))  # written by pyoxigraph, never pasted text
+    for row in snapshot.select(TABLE_LABELS % nodes):
+        iri, text = row["resource"].value, row["label"].value
+        if iri not in labels or len(text) < len(labels[iri]):
+            labels[iri] = text
+    return labels
+
+
+def _cell(term, labels: dict[str, str]) -> str:
     if term is None:
         return ""
-    return term.value
+    if isinstance(term, NamedNode):
+        name, label = _prefixed(term.value), labels.get(term.value)
+        if label:  # the name says what it is; the prefixed name, where there is one, says which IRI
+            return f"{label} ({name})" if name else label
+        return name or f"<{term.value}>"
+    if isinstance(term, Literal):
+        return " ".join(term.value.split())  # one line per row
+    return str(term)
 
 
-def _print_table(results: QuerySolutions) -> None:
+def _readable_table(results: QuerySolutions, snapshot) -> tuple[list[str], list[list[str]]]:
+    """The answer's variables and its rows as text: IRIs as "label (prefixed name)", one line per row."""
     variables = [v.value for v in results.variables]
-    rows = [[_cell(solution[name]) for name in variables] for solution in results]
-    widths = [min(60, max([len(name)] + [len(row[i]) for row in rows])) for i, name in enumerate(variables)]
-    print("  ".join(name.ljust(width) for name, width in zip(variables, widths)))
+    solutions = [[solution[name] for name in variables] for solution in results]
+    iris = {term.value for row in solutions for term in row if isinstance(term, NamedNode)}
+    labels = _table_labels(snapshot, iris)
+    return variables, [[_cell(term, labels) for term in row] for row in solutions]
+
+
+def _print_table(variables: list[str], rows: list[list[str]]) -> None:
+    """Columns as wide as they need, up to TABLE_WIDTH; longer cells end in "…"."""
+    widths = [min(TABLE_WIDTH, max([len(name) + 1] + [len(row[i]) for row in rows]))
+              for i, name in enumerate(variables)]
+    print("  ".join(f"?{name}".ljust(width) for name, width in zip(variables, widths)).rstrip())
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print("  ".join((cell if len(cell) <= width else cell[: width - 1] + "…").ljust(width)
-                        for cell, width in zip(row, widths)))
+                        for cell, width in zip(row, widths)).rstrip())
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 

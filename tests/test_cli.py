@@ -65,7 +65,7 @@ QUERY = ("SELECT ?member WHERE { id:colombo-process mig:hasMember ?member } ORDE
 
 def test_query_formats(project, built):
     table = run(project, "query", QUERY).stdout
-    assert "https://w3id.org/migkg/id/state/THA" in table and "(1 row)" in table
+    assert "Thailand (state:THA)" in table and "(1 row)" in table
     as_json = json.loads(run(project, "query", QUERY, "--format", "json").stdout)
     assert [b["member"]["value"] for b in as_json["results"]["bindings"]] == ["https://w3id.org/migkg/id/state/THA"]
     rows = list(csv.reader(io.StringIO(run(project, "query", QUERY, "--format", "csv").stdout.strip())))
@@ -82,7 +82,7 @@ def test_query_file_with_parameter(project, built, tmp_path):
                      "SELECT ?member WHERE { ?process mig:hasMember ?member }\n", encoding="utf-8")
     assert "(0 rows)" in run(project, "query", str(query)).stdout
     out = run(project, "query", str(query), "--param", "process=id:colombo-process").stdout
-    assert "state/THA" in out and "(1 row)" in out
+    assert "Thailand (state:THA)" in out and "(1 row)" in out
     bad = run(project, "query", str(query), "--param", "region=x", check_code=2)
     assert "has no parameter region" in bad.stderr
 

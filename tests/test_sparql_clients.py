@@ -113,21 +113,22 @@ def test_editor_picks_an_example_fills_its_parameter_runs_it_and_shares_it(live_
             assert parameter.input_value() == "state:THA"
             parameter.fill("state:NPL")
             page.click("#run")
-            # Wait for the new answer, not for a table an earlier run may have left on the page.
-            playwright.expect(page.locator("table.results-table")).to_contain_text(
-                "https://w3id.org/migkg/id/state/NPL", timeout=20_000)
+            # Wait for the new answer, not for a table an earlier run may have left on the page. IRIs show as
+            # their labels, linked to their pages (the workbench, issue 10).
+            playwright.expect(page.locator("table.results-table a[href='/id/state/NPL']").first).to_be_visible(
+                timeout=20_000)
             table = page.inner_text("table.results-table")
-            assert "colombo-process" in table
-            assert "https://w3id.org/migkg/id/state/NPL" in table
-            assert "state/THA" not in table
+            assert "Nepal" in table and "Colombo Process" in table
+            assert "Thailand" not in table
             assert "rows in" in page.inner_text("#status") or "row in" in page.inner_text("#status")
 
+            # An example is shared by its short name and the values that differ from its defaults.
             link = page.input_value("#share-link")
             shared = parse_qs(urlparse(link).query)
-            assert shared["$state"] == ["state:NPL"] and "SELECT" in shared["query"][0]
+            assert shared == {"example": ["processes-of-state"], "state": ["state:NPL"]}
             curl = page.input_value("#curl-command")
             words = shlex.split(curl)
-            assert words[:2] == ["curl", "-G"] and "$state=state:NPL" in words
+            assert words[:2] == ["curl", "-G"] and "state=state:NPL" in words
             output = subprocess.run(words + ["-s"], capture_output=True, text=True, timeout=60)
             assert "https://w3id.org/migkg/id/state/NPL" in output.stdout
 
@@ -135,13 +136,15 @@ def test_editor_picks_an_example_fills_its_parameter_runs_it_and_shares_it(live_
             page.goto(link)
             page.wait_for_selector("table.results-table tbody tr")
             assert page.locator("#param-state").input_value() == "state:NPL"
-            assert "colombo-process" in page.inner_text("table.results-table")
+            assert "Colombo Process" in page.inner_text("table.results-table")
 
-            # Errors are shown as text, with the status.
-            page.fill("#query", "SELECT * WHERE { ?s ?p }")
+            # Errors are shown as text, with the status, and the editor marks the line the parser names.
+            page.evaluate("window.migkgEditor.setValue('SELECT * WHERE {\\n  ?s ?p\\n}')")
+            page.click(".CodeMirror")
             page.keyboard.press("Control+Enter")
             page.wait_for_selector("#status.error")
             assert "400" in page.inner_text("#status")
             assert "Syntax error" in page.inner_text("#results")
+            assert page.locator(".CodeMirror .server-error-line").count() == 1
         finally:
             browser.close()

@@ -72,8 +72,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(timeline)
     app.register_blueprint(vendor)
     from .sparql import blueprint as sparql
+    from .workbench import blueprint as workbench
 
     app.register_blueprint(sparql)
+    app.register_blueprint(workbench)
 
 
 def wants_json() -> bool:

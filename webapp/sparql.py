@@ -20,6 +20,7 @@ from migkg.namespaces import PREFIXES
 
 from . import conneg
 from .backend_access import backend
+from .workbench import expand_example
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -97,6 +98,7 @@ def _read_operation() -> Operation:
         params = _read_post(args)
         if "query" not in params and graph_store:
             _fail(405, "The graph store is read-only: POST to a graph is not accepted; read graphs with GET.")
+    params = expand_example(params)  # a short link /sparql?example=NAME&PARAM=… (see webapp/workbench.py)
     operation = Operation(params)
     queries = params.getlist("query")
     if len(queries) > 1:
