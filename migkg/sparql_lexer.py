@@ -153,6 +153,7 @@ class QueryShape:
     has_dataset_clause: bool  # FROM / FROM NAMED: the query chooses its own dataset
     where_open: int | None  # offset just after the "{" that opens the query's WHERE group
     short_construct: bool  # CONSTRUCT WHERE { ... }: the group is also the template
+    dataset_at: int | None = None  # where FROM clauses may be inserted: before WHERE (or its "{")
 
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
@@ -178,12 +179,19 @@ def shape(text: str) -> QueryShape:
             index = _skip_group(tokens, index)
         elif form == "CONSTRUCT" and index + 1 < len(tokens) and tokens[index].keyword == "WHERE":
             short_construct = True
-        for token in tokens[index:]:
+        dataset_at = None
+        for position in range(index, len(tokens)):
+            token = tokens[position]
             if token.keyword == "FROM":
                 has_dataset_clause = True
+            if token.keyword == "WHERE" and dataset_at is None:
+                dataset_at = token.start
             if token.text == "{":
                 where_open = token.end
+                if dataset_at is None:
+                    dataset_at = token.start
                 break
+        return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct, dataset_at)
     return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct)
 
 
@@ -198,6 +206,16 @@ def _skip_group(tokens: list[Token], index: int) -> int:
             if depth == 0:
                 return position + 1
     return len(tokens)
+
+
+def with_dataset(text: str, default_graphs, named_graphs) -> str:
+    """The query with FROM / FROM NAMED clauses for these graphs (IRIs already validated as NamedNodes)."""
+    found = shape(text)
+    if found.dataset_at is None:
+        raise SparqlSyntaxError("the query has no WHERE group to give a dataset to")
+    clauses = "".join(f" FROM {graph}" for graph in default_graphs) + \
+        "".join(f" FROM NAMED {graph}" for graph in named_graphs)
+    return text[:found.dataset_at] + clauses + " " + text[found.dataset_at:]
 
 
 def bind_values(text: str, bindings: dict[str, NamedNode | Literal]) -> str:

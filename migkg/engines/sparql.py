@@ -27,6 +27,7 @@ from ..backend import (BUILD_GRAPH, GRAPH_DUMP, Answer, Backend, BackendUnavaila
 from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
 from ..namespaces import MIG, PREFIXES, sparql_prologue
+from ..sparql_lexer import with_dataset
 
 MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
 ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8, "
@@ -113,13 +114,16 @@ class RemoteSnapshot(Snapshot):
     def run(self, task: QueryTask) -> Answer:
         if task.require_graph is not None and not self.has_graph(task.require_graph):
             raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
-        data: dict = {"query": sparql_prologue(PREFIXES) + task.query}
+        query = task.query
+        # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
+        # graph, make some engines answer with more headers than HTTP clients accept).
         if task.default_graphs is not None or task.named_graphs is not None:
-            data["default-graph-uri"] = list(task.default_graphs or ())
-            data["named-graph-uri"] = list(task.named_graphs or ())
+            query = with_dataset(query, (NamedNode(g) for g in task.default_graphs or ()),
+                                 (NamedNode(g) for g in task.named_graphs or ()))
         elif task.union_default_graph:
-            data["default-graph-uri"] = self.graphs()
-            data["named-graph-uri"] = self.graphs()
+            graphs = [NamedNode(g) for g in self.graphs()]
+            query = with_dataset(query, graphs, graphs)
+        data: dict = {"query": sparql_prologue(PREFIXES) + query}
         # Engine answers are read whole (bounded) and written again, so every engine answers alike.
         response = self.backend.post(data, self.limits.timeout, max_bytes=max(task.max_bytes * 4, 1 << 20))
         if response.status_code >= 400:

@@ -1,0 +1,139 @@
+"""The web app in front of real SPARQL engines (Virtuoso 7, the Oxigraph server), loaded with `migkg publish`.
+
+Every answer must equal the embedded store's (rows compared as multisets where the query has no ORDER BY).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+import requests
+from pyoxigraph import QueryResultsFormat, RdfFormat, parse, parse_query_results
+
+from migkg.catalogue import load_catalogue
+from migkg.config import PROJECT_ROOT
+from migkg.serving import gunicorn_command
+
+from .conftest import free_port
+
+ENGINES = ["virtuoso_engine", "oxigraph_engine"]
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def remote(request, settings):
+    """(embedded test client, remote test client) over the same build."""
+    from webapp import create_app
+
+    engine = request.getfixturevalue(request.param)
+    app = create_app(settings.with_changes(backend=f"sparql:{engine.query_url}",
+                                           cache_dir=settings.store_path.parent / f"cache-{engine.name}"))
+    app.config.update(TESTING=True)
+    yield engine, app.test_client()
+    app.extensions["migkg_backend"].close()
+
+
+def _rows(body: bytes) -> Counter:
+    result = parse_query_results(body, format=QueryResultsFormat.JSON)
+    if isinstance(result, bool) or not hasattr(result, "variables"):
+        return Counter([bool(result)])
+    names = [v.value for v in result.variables]
+    return Counter(tuple(str(row[name]) if row[name] is not None else None for name in names) for row in result)
+
+
+def test_the_build_is_the_published_one(remote, client):
+    engine, remote_client = remote
+    assert remote_client.get("/healthz").get_json()["build_id"] == client.get("/healthz").get_json()["build_id"]
+
+
+CATALOGUE = sorted(load_catalogue(PROJECT_ROOT / "queries"))
+
+
+@pytest.mark.parametrize("slug", CATALOGUE)
+def test_every_example_query_answers_alike(remote, client, slug):
+    engine, remote_client = remote
+    query = load_catalogue(PROJECT_ROOT / "queries")[slug]
+    params = {"query": query.text}
+    for parameter in query.parameters:
+        if parameter.default is not None:
+            params[f"${parameter.name}"] = str(parameter.default)
+    embedded = client.get("/sparql", query_string=params, headers=JSON)
+    answered = remote_client.get("/sparql", query_string=params, headers=JSON)
+    assert embedded.status_code == 200, embedded.data[:300]
+    assert answered.status_code == 200, answered.data[:300]
+    assert _rows(answered.data) == _rows(embedded.data), slug
+
+
+@pytest.mark.parametrize("path", ["/id/colombo-process.json", "/id/state/THA.json", "/class/ConsultationProcess.json",
+                                  "/search.json?q=colombo", "/compare.json?process=colombo-process&process=abu-dhabi-dialogue",
+                                  "/downloads.json"])
+def test_explorer_pages_are_the_same(remote, client, path):
+    engine, remote_client = remote
+    embedded, answered = client.get(path), remote_client.get(path)
+    assert answered.status_code == embedded.status_code
+    if embedded.status_code == 200:
+        assert answered.get_json() == embedded.get_json()
+
+
+def test_linked_data_negotiation_is_the_same(remote, client):
+    engine, remote_client = remote
+    for path in ("/id/bali-process", "/id/palermo-trafficking-protocol"):
+        embedded = client.get(path, headers={"Accept": "text/turtle"})
+        answered = remote_client.get(path, headers={"Accept": "text/turtle"})
+        assert answered.status_code == 200 and answered.mimetype == "text/turtle"
+        assert set(map(str, parse(answered.data, format=RdfFormat.TURTLE))) == \
+            set(map(str, parse(embedded.data, format=RdfFormat.TURTLE)))
+
+
+def test_dumps_hold_the_same_quads(remote, client):
+    engine, remote_client = remote
+    embedded = client.get("/downloads/migkg.nq")
+    answered = remote_client.get("/downloads/migkg.nq")
+    assert answered.status_code == 200
+    assert set(map(str, parse(answered.data, format=RdfFormat.N_QUADS))) == \
+        set(map(str, parse(embedded.data, format=RdfFormat.N_QUADS)))
+
+
+def test_limits_and_refusals_hold_in_front_of_an_engine(remote):
+    engine, remote_client = remote
+    refused = remote_client.get("/sparql", query_string={
+        "query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}, headers=JSON)
+    assert refused.status_code == 400 and b"SERVICE" in refused.data
+    broken = remote_client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p }"}, headers=JSON)
+    assert broken.status_code == 400
+
+
+def test_two_replicas_give_identical_answers(oxigraph_engine):
+    """The web tier is stateless: two servers in front of one engine answer alike."""
+    servers = []
+    try:
+        for _ in range(2):
+            port = free_port()
+            env = dict(os.environ, MIGKG_BACKEND=f"sparql:{oxigraph_engine.query_url}")
+            process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 1, access_log=False), env=env,
+                                       cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            servers.append((process, f"http://127.0.0.1:{port}"))
+        for process, base in servers:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.3)
+        for path in ("/healthz", "/id/colombo-process.json", "/map.json"):
+            answers = [requests.get(base + path, timeout=30) for _, base in servers]
+            assert [a.status_code for a in answers] == [200, 200], path
+            assert answers[0].json() == answers[1].json(), path
+        query = {"query": "SELECT ?m WHERE { id:colombo-process mig:hasMember ?m } ORDER BY ?m"}
+        answers = [requests.get(base + "/sparql", params=query, headers=JSON, timeout=30).content
+                   for _, base in servers]
+        assert answers[0] == answers[1] and len(_rows(answers[0])) == 11
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(15)
