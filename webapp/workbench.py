@@ -21,9 +21,8 @@ blueprint = Blueprint("workbench", __name__)
 
 # What the editor page may load, and from where: only this host (see the CSP below).
 NODE_MODULES = PROJECT_ROOT / "node_modules"
-VENDOR_FILES = {
-    "yasqe": (NODE_MODULES / "@zazuko" / "yasqe" / "build", {"yasqe.min.js", "yasqe.min.css"}),
-}
+EDITOR_DIR = NODE_MODULES / "@zazuko" / "yasqe" / "build"
+EDITOR_FILES = {"yasqe.min.js", "yasqe.min.css"}
 EDITOR_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                  "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
 
@@ -252,12 +251,11 @@ def _downloads_and_policy(response: Response) -> Response:
     return response
 
 
-@blueprint.get("/vendor/<package>/<filename>")
-def vendor(package: str, filename: str):
-    """Front-end packages installed from npm by `make assets` (pinned in package-lock.json), served from this host."""
-    if package not in VENDOR_FILES or filename not in VENDOR_FILES[package][1]:
+@blueprint.get("/workbench/editor/<filename>")
+def editor_asset(filename: str):
+    """The YASQE editor from npm (@zazuko/yasqe, pinned in package-lock.json, installed by `make assets`), from this host."""
+    if filename not in EDITOR_FILES:
         abort(404)
-    directory = VENDOR_FILES[package][0]
-    if not (directory / filename).is_file():
-        abort(503, description=f"The front-end package {package!r} is not installed: run `make assets`.")
-    return send_from_directory(directory, filename, max_age=86400)
+    if not (EDITOR_DIR / filename).is_file():
+        abort(503, description="The SPARQL editor package is not installed: run `make assets` (npm ci).")
+    return send_from_directory(EDITOR_DIR, filename, max_age=86400)

@@ -237,12 +237,23 @@
       entry.rows += 1;
       entry.value = value && row[value] ? Math.max(entry.value, Number(row[value].value)) : entry.rows;
     });
-    if (!window.migkgMap || !window.migkgMap.draw) return empty(container, "The map library did not load.");
-    const states = Object.keys(byCode).map(function (code) {
+    if (!window.MigkgMap || !window.MigkgMap.draw) return empty(container, "The map library did not load.");
+    // The explorer's map (static/map.js, MigkgMap): states by ISO alpha-3, shaded by the number or the row count.
+    const options = {states: {}, labels: {}, links: {}, unit: value ? "" : "rows",
+                     title: "States in the answer" + (value ? ", by ?" + value : ", by number of rows")};
+    Object.keys(byCode).forEach(function (code) {
       const entry = byCode[code];
-      return {code: code, value: entry.value, label: cells.label(entry.iri), href: cells.href(entry.iri)};
+      options.states[code] = entry.value;
+      options.labels[code] = cells.label(entry.iri);
+      options.links[code] = cells.href(entry.iri);
     });
-    window.migkgMap.draw(container, states, {valueName: value ? "?" + value : "rows"});
+    const holder = R.element("div", null, "map-view");
+    holder.id = "result-map";
+    container.replaceChildren(holder);
+    window.MigkgMap.draw(holder, options).catch(function (error) {
+      holder.dataset.drawn = "error";
+      holder.append(R.element("p", "The map could not be drawn: " + error.message, "muted view-empty"));
+    });
   }
 
   window.migkgViews = {
