@@ -265,7 +265,10 @@ def test_slow_clients_and_a_hungry_query_do_not_stop_others(lean_server):
         waits = []
         for _ in range(10):
             for connection in slow:
-                connection.sendall(b"X-Slow: 1\r\n")
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass  # the server may drop a client that never finishes its request: that is fine too
             started = time.perf_counter()
             assert requests.get(base + "/healthz", timeout=10).status_code == 200
             ordinary = requests.get(base + "/sparql", params={"query": "ASK { id:colombo-process ?p ?o }"},
