@@ -1,6 +1,8 @@
-"""Front-end packages installed from npm (`make assets`) and served from this host under /vendor/: never a CDN.
+"""Front-end packages of the explorer (map geometry and projection, axe-core) installed from npm (`make assets`) and
+served from this host under /assets/: never a CDN.
 
-Only the files named here are served, so node_modules is not browsable."""
+Only the files named here are served, so node_modules is not browsable. (/vendor/ belongs to the SPARQL editor's
+packages in webapp/workbench.py; a second rule under the same prefix would be shadowed by it.)"""
 
 from __future__ import annotations
 
@@ -32,10 +34,10 @@ def package_file(package: str, filename: str) -> Path:
     return path
 
 
-@blueprint.get("/vendor/<package>/<path:filename>")
+@blueprint.get("/assets/<package>/<path:filename>")
 def vendor_file(package: str, filename: str):
     if filename not in SERVED.get(package, ()):
-        abort(404, description=f"/vendor/{package}/{filename} is not one of the files this site serves.")
+        abort(404, description=f"/assets/{package}/{filename} is not one of the files this site serves.")
     try:
         path = package_file(package, filename)
     except FileNotFoundError as missing:

@@ -17,12 +17,12 @@
   var SVG = "http://www.w3.org/2000/svg";
   // In order (d3-geo needs d3-array); each is loaded only if the page has not loaded it already.
   var DEPENDENCIES = [
-    [function () { return global.d3 && global.d3.range; }, "/vendor/d3-array/dist/d3-array.min.js"],
-    [function () { return global.d3 && global.d3.geoPath; }, "/vendor/d3-geo/dist/d3-geo.min.js"],
+    [function () { return global.d3 && global.d3.range; }, "/assets/d3-array/dist/d3-array.min.js"],
+    [function () { return global.d3 && global.d3.geoPath; }, "/assets/d3-geo/dist/d3-geo.min.js"],
     [function () { return global.topojson && global.topojson.feature; },
-     "/vendor/topojson-client/dist/topojson-client.min.js"]
+     "/assets/topojson-client/dist/topojson-client.min.js"]
   ];
-  var ATLAS_URL = "/vendor/world-atlas/countries-110m.json";
+  var ATLAS_URL = "/assets/world-atlas/countries-110m.json";
   var CODES_URL = "/map/codes.json";  // ISO 3166 numeric (the atlas's ids) -> alpha-3, from pycountry
   // Sequential steps (ColorBrewer YlGnBu, colour-blind safe) for numbers; Okabe-Ito for categories.
   var STEPS = ["#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"];
