@@ -439,6 +439,8 @@ def run(build_dir: Path, store_path: Path, settings: Settings, args, label: str)
                                         if isinstance(result, list) and result else (math.nan, math.nan))
         for target in targets:
             target.peak_rss = peak_rss_mib(target.worker.process.pid if target.worker else target.pid)
+        lines.append("- load average (1 min) at the end: %.1f on %d CPUs: other work on the machine inflates every "
+                     "figure alike; compare within a table, not across runs" % (os.getloadavg()[0], os.cpu_count()))
         lines.append(f"- wrk's own CPU: median {statistics.median(wrk_cpu):.2f} cores, max {max(wrk_cpu):.2f} "
                      f"(of 2; the servers share the same 2 cores)")
         return render(label, targets, queries, lines, args)
