@@ -19,6 +19,7 @@ from migkg.config import PROJECT_ROOT
 from migkg.serving import gunicorn_command
 
 from .conftest import free_port
+from .test_publish import VIRTUOSO_DIFFERS
 
 ENGINES = ["virtuoso_engine", "oxigraph_engine"]
 JSON = {"Accept": "application/sparql-results+json"}
@@ -56,6 +57,8 @@ CATALOGUE = sorted(load_catalogue(PROJECT_ROOT / "queries"))
 @pytest.mark.parametrize("slug", CATALOGUE)
 def test_every_example_query_answers_alike(remote, client, slug):
     engine, remote_client = remote
+    if engine.name.startswith("virtuoso") and slug in VIRTUOSO_DIFFERS:
+        pytest.xfail(f"Virtuoso answers differently: {VIRTUOSO_DIFFERS[slug]}")
     query = load_catalogue(PROJECT_ROOT / "queries")[slug]
     params = {"query": query.text}
     for parameter in query.parameters:
