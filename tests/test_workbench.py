@@ -41,7 +41,8 @@ def test_a_short_link_answers_as_the_bound_query_does(client):
                                                  "format": "csv"}))
     default = client.get("/sparql?example=process-members-and-roles&format=csv")
     rows = list(csv.reader(io.StringIO(by_iri.get_data(as_text=True))))
-    assert by_iri.status_code == by_name.status_code == 200
+    assert by_iri.status_code == 200, by_iri.get_data(as_text=True)
+    assert by_name.status_code == 200, by_name.get_data(as_text=True)
     assert by_iri.get_data() == by_name.get_data()
     assert len(rows) > 5 and all(row[0] == ID + "bali-process" for row in rows[1:])
     # Without a value the example's default (Colombo Process) is bound, as in `migkg query`.

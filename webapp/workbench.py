@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from migkg.catalogue import CannedQuery, QueryInputError, load_catalogue, parse_term
 from migkg.config import PROJECT_ROOT
-from migkg.namespaces import PREFIXES, SHAPES_GRAPH
+from migkg.namespaces import ID, PREFIXES, SHAPES_GRAPH
 
 from . import explorer
 from .backend_access import backend
@@ -180,6 +180,9 @@ def resolve_value(parameter: str, text: str, default) -> NamedNode | Literal:
         return term
     hits = views.search(_db(), text, limit=5)
     exact = [iri for iri, points, _ in hits if points == 100]
+    if len(exact) > 1:
+        # A source page titled after a process ("Bali Process" on iom.int) is not the process: prefer resources.
+        exact = [iri for iri in exact if iri.startswith(ID)] or exact
     if len(exact) == 1:
         return NamedNode(exact[0])
     if len(exact) > 1:

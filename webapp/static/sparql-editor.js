@@ -299,9 +299,16 @@
       if (!text || TERM_SYNTAX.test(text)) return Promise.resolve(true);
       return search(text, 5).then(function (found) {
         const folded = text.toLowerCase();
-        const exact = found.filter(function (result) {
+        let exact = found.filter(function (result) {
           return result.score === 100 || (result.label || "").toLowerCase() === folded;
         });
+        if (exact.length > 1) {
+          // A source page titled after a process is not the process: prefer the graph's own resources.
+          const resources = exact.filter(function (result) {
+            return result.iri.indexOf((config.resourceBase || "") + "id/") === 0;
+          });
+          if (resources.length) exact = resources;
+        }
         if (exact.length === 1 || (exact.length === 0 && found.length === 1)) {
           const chosen = exact[0] || found[0];
           input.value = prefixedName(chosen.iri);
