@@ -29,6 +29,9 @@ from .sparql_lexer import SparqlSyntaxError, bind_values, shape
 INTERNAL_RESULTS = QueryResultsFormat.JSON
 INTERNAL_GRAPH = RdfFormat.N_TRIPLES
 BUILD_GRAPH = "https://w3id.org/migkg/graph/build"  # the build-metadata graph a remote engine holds
+# On a remote engine, every published statement once more in one graph: the default graph of every query
+# (a FROM naming hundreds of source graphs is slow in some engines, and engines' own defaults differ).
+UNION_GRAPH = "https://w3id.org/migkg/graph/union"
 SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
                    "only.")
 

@@ -137,13 +137,15 @@ def virtuoso_binary() -> str:
 
 @contextlib.contextmanager
 def oxigraph(directory: Path, *, read_only: bool = False, timeout_s: int | None = None,
-             start_timeout: float = START_TIMEOUT, log_dir: Path | None = None) -> Iterator[Engine]:
-    """The Oxigraph server on a loopback port over `directory` (its store), union default graph.
+             start_timeout: float = START_TIMEOUT, log_dir: Path | None = None,
+             union_default_graph: bool = True) -> Iterator[Engine]:
+    """The Oxigraph server on a loopback port over `directory` (its store).
 
     Writable (`serve`) unless `read_only` (`serve-read-only`, for serving an existing store directory).
     The server's log goes to `log_dir` (default: beside `directory`; give one for a published build).
-    In oxigraph 0.5 both subcommands take `--union-default-graph`, so queries without GRAPH see every
-    named graph, as in migkg's embedded store.
+    With `union_default_graph` (`--union-default-graph`) queries without GRAPH see every named graph, as
+    in migkg's embedded store, but the server then ignores FROM clauses: behind migkg's remote backend,
+    which names the dataset in every query, start it without.
     """
     binary = oxigraph_binary()
     directory = Path(directory)
@@ -151,7 +153,7 @@ def oxigraph(directory: Path, *, read_only: bool = False, timeout_s: int | None 
         directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     command = [binary, "serve-read-only" if read_only else "serve", "--location", str(directory),
-               "--bind", f"{LOOPBACK}:{port}", "--union-default-graph"]
+               "--bind", f"{LOOPBACK}:{port}"] + (["--union-default-graph"] if union_default_graph else [])
     if timeout_s:
         command += ["--timeout-s", str(timeout_s)]
     log_path = Path(log_dir or directory.parent) / f"{directory.name}.oxigraph.log"

@@ -20,10 +20,10 @@ import requests
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFormat, Store, Triple,
                         parse_query_results, serialize)
 
+from migkg.backend import BUILD_GRAPH, UNION_GRAPH
 from migkg.store import MANIFEST, OXIGRAPH_DIR
 
 MIGKG_ONTOLOGY = "https://w3id.org/migkg/ontology#"
-BUILD_GRAPH = "https://w3id.org/migkg/graph/build"
 BUILD_BASE = "https://w3id.org/migkg/build/"
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DCT_IDENTIFIER = NamedNode("http://purl.org/dc/terms/identifier")
@@ -99,13 +99,21 @@ def publish(build_dir: Path, query_url: str, graph_store_url: str | None = None,
         others = f" and {len(wrong) - 1} more graphs" if len(wrong) > 1 else ""
         raise PublishError(f"graph {graph} has {remote} triples on the engine, {local} in the build{others}; "
                            "the build-metadata graph was not written", graph=graph)
+    # The union graph: every distinct published triple, the default graph of the remote backend's queries.
+    union = list(dict.fromkeys(quad.triple for graph in graphs
+                               for quad in store.quads_for_pattern(None, None, None, graph)))
+    request_count += _replace_graph(session, graph_store_url, UNION_GRAPH, union)
+    if remote_counts(session, query_url).get(UNION_GRAPH, 0) != len(union):
+        raise PublishError(f"the union graph {UNION_GRAPH} did not arrive whole; the build-metadata graph was not "
+                           "written", graph=UNION_GRAPH)
+    expected[UNION_GRAPH] = len(union)
 
     metadata = build_metadata(manifest, manifest_text)
     request_count += _replace_graph(session, graph_store_url, BUILD_GRAPH, metadata)
     if remote_counts(session, query_url).get(BUILD_GRAPH, 0) != len(metadata):
         raise PublishError(f"the build-metadata graph {BUILD_GRAPH} did not arrive whole", graph=BUILD_GRAPH)
     expected[BUILD_GRAPH] = len(metadata)
-    return PublishReport(manifest["build_id"], len(graphs), sum(expected.values()) - len(metadata),
+    return PublishReport(manifest["build_id"], len(graphs), sum(expected.values()) - len(metadata) - len(union),
                          request_count, time.monotonic() - started, expected)
 
 

@@ -154,6 +154,7 @@ class QueryShape:
     where_open: int | None  # offset just after the "{" that opens the query's WHERE group
     short_construct: bool  # CONSTRUCT WHERE { ... }: the group is also the template
     dataset_at: int | None = None  # where FROM clauses may be inserted: before WHERE (or its "{")
+    uses_graph: bool = False  # GRAPH patterns: the query reads named graphs
 
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
@@ -191,7 +192,8 @@ def shape(text: str) -> QueryShape:
                 if dataset_at is None:
                     dataset_at = token.start
                 break
-        return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct, dataset_at)
+        return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct, dataset_at,
+                          "GRAPH" in words)
     return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct)
 
 

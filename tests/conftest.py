@@ -96,4 +96,23 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter):
+    """Where the time went, last in the output (CI shows the tail): per test file, then the slowest tests."""
+    per_file: dict[str, float] = {}
+    for nodeid, seconds in _durations.items():
+        per_file[nodeid.split("::")[0]] = per_file.get(nodeid.split("::")[0], 0.0) + seconds
+    files = sorted(per_file.items(), key=lambda item: -item[1])[:8]
+    slowest = sorted(_durations.items(), key=lambda item: -item[1])[:5]
+    terminalreporter.write_line("time per file: " + ", ".join(f"{Path(f).stem} {s:.0f}s" for f, s in files))
+    terminalreporter.write_line("slowest: " + ", ".join(f"{n.split('::', 1)[-1][:60]} {s:.0f}s" for n, s in slowest))
+
+
 from tests.engines import *  # noqa

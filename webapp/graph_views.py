@@ -74,9 +74,10 @@ class Annotation:
         if not self.labels:
             return fallback_label(self.iri)
 
+        # Ties go to the shorter, then the alphabetically first name: engines return rows in any order.
         def rank(entry):
-            predicate, _, language = entry
-            return (language not in ("en", ""), LABEL_RANK.get(predicate, 9), language != "en")
+            predicate, text, language = entry
+            return (language not in ("en", ""), LABEL_RANK.get(predicate, 9), language != "en", len(text), text)
 
         return min(self.labels, key=rank)[1]
 
@@ -84,7 +85,7 @@ class Annotation:
     def alternative_labels(self) -> list[tuple[str, str]]:
         """Every other name (other languages, acronyms, former names), without repeats."""
         best, seen, names = self.label, set(), []
-        for predicate, text, language in sorted(self.labels, key=lambda e: (LABEL_RANK.get(e[0], 9), e[2])):
+        for predicate, text, language in sorted(self.labels, key=lambda e: (LABEL_RANK.get(e[0], 9), e[2], e[1])):
             if text != best and text not in seen and predicate != TITLE:
                 seen.add(text)
                 names.append((text, language))
@@ -95,7 +96,7 @@ class Annotation:
         if not self.comments:
             return None
         english = [text for text, language in self.comments if language in ("en", "")]
-        return (english or [self.comments[0][0]])[0]
+        return min(english or [text for text, _ in self.comments])  # the same one whatever the row order
 
 
 def fallback_label(iri: str) -> str:

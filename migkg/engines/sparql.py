@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -22,17 +23,26 @@ import requests
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, Quad, RdfFormat, Store,
                         parse, parse_query_results, serialize)
 
-from ..backend import (BUILD_GRAPH, GRAPH_DUMP, Answer, Backend, BackendUnavailable, Build, Dataset, Limits,
+from ..backend import (BUILD_GRAPH, UNION_GRAPH, Answer, Backend, BackendUnavailable, Build, Limits,
                        QueryRejected, QueryTask, Snapshot)
 from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
 from ..namespaces import MIG, PREFIXES, sparql_prologue
-from ..sparql_lexer import with_dataset
+from ..sparql_lexer import shape, with_dataset
 
 MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
-ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8, "
-          "application/rdf+xml;q=0.5")
+# An engine that answers true to the first ignores FROM (the Oxigraph server with --union-default-graph
+# does), so it would answer every query over all of its graphs whatever dataset migkg names.
+IGNORES_FROM_PROBE = f"ASK FROM <{BUILD_GRAPH}/no-such-graph> WHERE {{ ?s ?p ?o }}"
+HAS_UNION_PROBE = f"ASK WHERE {{ GRAPH <{UNION_GRAPH}> {{ ?s ?p ?o }} }}"
+DUMP_QUERY = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+DUMP_BATCH = 200_000  # statements asked for in one request when assembling a dump
+# Engines answer in what is asked first; Virtuoso writes CONSTRUCT results as solutions when told to.
+ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
+ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=0.5"
+ACCEPT = f"{ACCEPT_RESULTS}, application/n-triples;q=0.4"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # safe subset of N-Triples' BLANK_NODE_LABEL
 METADATA_TTL = 2.0  # seconds a replica trusts the build it read before asking the engine again
 
 
@@ -48,6 +58,7 @@ class RemoteBackend(Backend):
         self._local = threading.local()
         self._build: tuple[float, Build] | None = None
         self._lock = threading.Lock()
+        self._dataset_checked = False
 
     def session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -96,9 +107,29 @@ class RemoteBackend(Backend):
                                          "`migkg publish --to URL`.")
             manifests = sorted((row["manifest"].value for row in rows), reverse=True)
             build = Build.from_json(manifests[0])
+            if not self._dataset_checked:
+                self._check_dataset_honoured()
             with self._lock:
                 self._build = cached = (time.monotonic(), build)
         return RemoteSnapshot(self, cached[1])
+
+    def _ask(self, query: str) -> bool:
+        response = self.post({"query": query}, self.limits.timeout, accept="application/sparql-results+json")
+        if response.status_code != 200:
+            raise BackendUnavailable(f"The SPARQL engine answered {response.status_code} when asked a plain ASK; "
+                                     "try again shortly.")
+        return bool(parse_query_results(response.content, format=QueryResultsFormat.JSON))
+
+    def _check_dataset_honoured(self) -> None:
+        if self._ask(IGNORES_FROM_PROBE):
+            raise BackendUnavailable(
+                "The SPARQL engine ignores the FROM clauses migkg names its dataset with, so answers would mix in "
+                "graphs that are not part of the build. An Oxigraph server does this when started with "
+                "--union-default-graph: start it without.")
+        if not self._ask(HAS_UNION_PROBE):
+            raise BackendUnavailable(f"The SPARQL engine holds no union graph <{UNION_GRAPH}>: publish the build "
+                                     "again with this version of `migkg publish`.")
+        self._dataset_checked = True
 
 
 class RemoteSnapshot(Snapshot):
@@ -115,17 +146,21 @@ class RemoteSnapshot(Snapshot):
         if task.require_graph is not None and not self.has_graph(task.require_graph):
             raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
         query = task.query
+        found = shape(query)
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
         # graph, make some engines answer with more headers than HTTP clients accept).
         if task.default_graphs is not None or task.named_graphs is not None:
             query = with_dataset(query, (NamedNode(g) for g in task.default_graphs or ()),
                                  (NamedNode(g) for g in task.named_graphs or ()))
         elif task.union_default_graph:
-            graphs = [NamedNode(g) for g in self.graphs()]
-            query = with_dataset(query, graphs, graphs)
+            # The published union graph as default graph; the source graphs only when the query reads them.
+            named = [NamedNode(g) for g in self.graphs()] if found.uses_graph else []
+            query = with_dataset(query, [NamedNode(UNION_GRAPH)], named)
         data: dict = {"query": sparql_prologue(PREFIXES) + query}
+        accept = ACCEPT_GRAPH if found.form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
         # Engine answers are read whole (bounded) and written again, so every engine answers alike.
-        response = self.backend.post(data, self.limits.timeout, max_bytes=max(task.max_bytes * 4, 1 << 20))
+        response = self.backend.post(data, self.limits.timeout, accept=accept,
+                                     max_bytes=max(task.max_bytes * 4, 1 << 20))
         if response.status_code >= 400:
             message = response.text.strip().splitlines()[:3] if response.text else []
             status = 400 if response.status_code < 500 else 503
@@ -135,7 +170,7 @@ class RemoteSnapshot(Snapshot):
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         results_format = QueryResultsFormat.from_media_type(media_type)
         if results_format is not None:
-            return _results_answer(parse_query_results(response.content, format=results_format), task)
+            return _results_answer(read_results(response.content, results_format), task)
         graph_format = RdfFormat.from_media_type(media_type)
         if graph_format is None:
             raise BackendUnavailable(f"The SPARQL engine answered in {media_type or 'no declared format'}, "
@@ -156,12 +191,7 @@ class RemoteSnapshot(Snapshot):
         if path.is_file():
             return path
         directory.mkdir(parents=True, exist_ok=True)
-        store = Store()
-        for graph in self.graphs():
-            answer = self.query(GRAPH_DUMP, dataset=Dataset((graph,), ()), graph_format=RdfFormat.N_TRIPLES,
-                                max_rows=2**62)
-            store.extend(Quad(t.subject, t.predicate, t.object, NamedNode(graph))
-                         for t in (q.triple for q in parse(answer.body, format=RdfFormat.N_TRIPLES)))
+        store = self._assemble()
         handle, partial = tempfile.mkstemp(dir=directory, prefix=f".migkg.{name}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as output:
@@ -171,6 +201,51 @@ class RemoteSnapshot(Snapshot):
             Path(partial).unlink(missing_ok=True)
             raise
         return path
+
+
+    def _assemble(self) -> Store:
+        """Every published graph read back in a few requests (GRAPH ?g over FROM NAMED), checked against the build.
+
+        One request per batch of graphs, not per graph: a build names hundreds of source sections. The
+        count is checked against the manifest, as engines cut long answers silently at their row limit.
+        """
+        counts = self.build.summary.get("graphs", {})
+        store, batch, size = Store(), [], 0
+        for graph in self.graphs() + [None]:
+            if graph is not None and (not batch or size + counts.get(graph, 0) <= DUMP_BATCH):
+                batch.append(graph)
+                size += counts.get(graph, 0)
+                continue
+            named = [NamedNode(g) for g in batch]
+            response = self.backend.post({"query": with_dataset(DUMP_QUERY, (), named)},
+                                         max(self.limits.timeout, 300.0), accept="application/sparql-results+json")
+            if response.status_code != 200:
+                raise BackendUnavailable(f"The SPARQL engine failed ({response.status_code}) when asked for the "
+                                         "dump; try again shortly.")
+            store.extend(Quad(row["s"], row["p"], row["o"], row["g"]) for row in
+                         read_results(response.content, QueryResultsFormat.JSON))
+            batch, size = [graph], counts.get(graph, 0)
+        expected = sum(counts.values())
+        if len(store) != expected:
+            raise BackendUnavailable(f"The SPARQL engine gave {len(store)} of the build's {expected} statements for "
+                                     "the dump (a result row limit?); the dump cannot be offered.")
+        return store
+
+
+def read_results(body: bytes, fmt: QueryResultsFormat):
+    """An engine's results read with pyoxigraph, blank-node labels made valid where the engine's are not.
+
+    Virtuoso labels blank nodes `nodeID://b10006`, which is no blank node label in RDF syntax; each such
+    label becomes `b` + its hex form (one label, one node, as before).
+    """
+    if fmt == QueryResultsFormat.JSON and b'"bnode"' in body:
+        document = json.loads(body)
+        for row in document.get("results", {}).get("bindings", []):
+            for value in row.values():
+                if value.get("type") == "bnode" and not BLANK_LABEL.fullmatch(value.get("value", "")):
+                    value["value"] = "b" + value["value"].encode().hex()
+        body = json.dumps(document).encode()
+    return parse_query_results(body, format=fmt)
 
 
 def _results_answer(result, task: QueryTask) -> Answer:
