@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -126,6 +128,52 @@ class Answer:
     rows: int
 
 
+class AnswerCache:
+    """Answers of the current build, least recently used first out, within a byte budget (per process).
+
+    A build is read-only, so an answer never goes stale while its build is served; the key is the
+    prepared task (text with parameters bound, dataset, formats, caps) and the build. Answers of an
+    older build are dropped as soon as one of a newer build is stored. Refusals are not kept: a time
+    limit hit under load may pass later.
+    """
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None):
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes if max_entry_bytes is not None else max_bytes // 16
+        self._entries: OrderedDict[tuple[str, QueryTask], Answer] = OrderedDict()
+        self._bytes = 0
+        self._build_id: str | None = None
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, build_id: str, task: QueryTask) -> Answer | None:
+        with self._lock:
+            answer = self._entries.get((build_id, task))
+            if answer is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end((build_id, task))
+            self.hits += 1
+            return answer
+
+    def put(self, build_id: str, task: QueryTask, answer: Answer) -> None:
+        size = len(answer.body) + len(task.query) + 200
+        if size > self.max_entry_bytes:
+            return
+        with self._lock:
+            if build_id != self._build_id:  # build ids are content hashes, so a changed id is a changed graph
+                self._entries.clear()
+                self._bytes, self._build_id = 0, build_id
+            previous = self._entries.pop((build_id, task), None)
+            if previous is not None:
+                self._bytes -= len(previous.body) + len(task.query) + 200
+            self._entries[(build_id, task)] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                (_, old_task), old = self._entries.popitem(last=False)
+                self._bytes -= len(old.body) + len(old_task.query) + 200
+
+
 GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset
 
 
@@ -154,6 +202,7 @@ class Snapshot(ABC):
     build: Build
     limits: Limits
     base_iri: str | None = None
+    answers: AnswerCache | None = None
 
     @abstractmethod
     def run(self, task: QueryTask) -> Answer:
@@ -182,7 +231,13 @@ class Snapshot(ABC):
             graph_media_type=graph_format.media_type if graph_format else None,
             max_rows=self.limits.max_rows if max_rows is None else max_rows,
             max_bytes=self.limits.max_bytes, require_graph=require_graph, base_iri=self.base_iri)
-        return self.run(task)
+        if self.answers is None:
+            return self.run(task)
+        answer = self.answers.get(self.build.id, task)
+        if answer is None:
+            answer = self.run(task)
+            self.answers.put(self.build.id, task, answer)
+        return answer
 
     def select(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None) -> QuerySolutions:
         answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS,
@@ -218,6 +273,7 @@ class Backend(ABC):
     """Where the graph lives. `snapshot()` is the current build; cheap enough to call once per request."""
 
     description: str
+    answers: AnswerCache | None = None  # shared by this backend's snapshots
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
@@ -227,17 +283,25 @@ class Backend(ABC):
         """Let go of processes and connections; the backend may not be used afterwards."""
 
 
-def open_backend(spec: str, limits: Limits, **options) -> Backend:
-    """The backend a MIGKG_BACKEND value names: `oxigraph:PATH` or `sparql:URL`."""
+def open_backend(spec: str, limits: Limits, answer_cache_bytes: int = 0, **options) -> Backend:
+    """The backend a MIGKG_BACKEND value names: `oxigraph:PATH` or `sparql:URL`.
+
+    With `answer_cache_bytes`, answers are kept per build in this process (see AnswerCache).
+    """
     kind, _, target = spec.partition(":")
+    backend: Backend | None = None
     if kind == "oxigraph" and target:
         from .engines.oxigraph import EmbeddedBackend
 
-        return EmbeddedBackend(Path(os.path.abspath(Path(target).expanduser())), limits, **options)
-    if kind == "sparql" and target.startswith(("http://", "https://")):
+        backend = EmbeddedBackend(Path(os.path.abspath(Path(target).expanduser())), limits, **options)
+    elif kind == "sparql" and target.startswith(("http://", "https://")):
         from .engines.sparql import RemoteBackend
 
-        return RemoteBackend(target, limits, **options)
+        backend = RemoteBackend(target, limits, **options)
+    if backend is not None:
+        if answer_cache_bytes > 0:
+            backend.answers = AnswerCache(answer_cache_bytes)
+        return backend
     raise BackendConfigError(
         f"MIGKG_BACKEND={spec!r} is not a backend migkg knows. Write `oxigraph:PATH` for the embedded store "
         "(e.g. oxigraph:var/store, what `migkg build` writes) or `sparql:URL` for a SPARQL 1.1 endpoint "

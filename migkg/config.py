@@ -41,6 +41,7 @@ class Settings:
     max_request_bytes: int = int(os.environ.get("MIGKG_MAX_REQUEST_BYTES", str(256 * 1024)))
     query_workers: int = int(os.environ.get("MIGKG_QUERY_WORKERS", "2"))
     query_memory_mb: int = int(os.environ.get("MIGKG_QUERY_MEMORY_MB", "1536"))
+    answer_cache_mb: int = int(os.environ.get("MIGKG_ANSWER_CACHE_MB", "64"))  # per web worker; 0: none
     cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))
 
     @property
@@ -70,7 +71,7 @@ class Settings:
         if os.environ.get("MIGKG_SPARQL_USER"):
             auth = (os.environ["MIGKG_SPARQL_USER"], os.environ.get("MIGKG_SPARQL_PASSWORD", ""))
         return open_backend(self.backend_spec, self.limits, workers=self.query_workers, base_iri=self.resource_base,
-                            cache_dir=self.cache_dir, auth=auth)
+                            cache_dir=self.cache_dir, auth=auth, answer_cache_bytes=self.answer_cache_mb << 20)
 
     @property
     def shapes_file(self) -> Path:

@@ -13,6 +13,8 @@ is linear in the query's length; an unterminated string or IRI is a syntax error
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -160,7 +162,21 @@ class QueryShape:
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 
 
+SHAPES_KEPT = 2048  # shapes of recent query texts (explorer pages and catalogue queries repeat theirs)
+SHAPE_TEXT_KEPT = 16_384  # longer texts are tokenized each time, so the memory kept stays bounded
+
+
 def shape(text: str) -> QueryShape:
+    """What the server needs to know about `text` (tokenized once per distinct short text)."""
+    return _kept_shape(text) if len(text) <= SHAPE_TEXT_KEPT else _shape(text)
+
+
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _kept_shape(text: str) -> QueryShape:
+    return _shape(text)
+
+
+def _shape(text: str) -> QueryShape:
     tokens = tokenize(text)
     words = [token.keyword for token in tokens if token.kind == "word"]
     form = None

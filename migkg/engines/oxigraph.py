@@ -75,6 +75,7 @@ class EmbeddedSnapshot(Snapshot):
         self.build = build
         self.limits = backend.limits
         self.base_iri = backend.base_iri
+        self.answers = backend.answers
 
     def run(self, task: QueryTask) -> Answer:
         return self.backend.pool().run(str(self.directory), task)

@@ -138,6 +138,7 @@ class RemoteSnapshot(Snapshot):
         self.build = build
         self.limits = backend.limits
         self.base_iri = backend.base_iri
+        self.answers = backend.answers
 
     def graphs(self) -> list[str]:
         return sorted(self.build.summary.get("graphs", {}))
