@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import importlib.metadata
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from pyoxigraph import Quad
@@ -66,6 +70,10 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
     )
 
     asserted = inputs.ontology + inputs.data + reference + bundles
+    # HermiT runs in its own JVM: started now, it works while the rules and SHACL run here.
+    dl_check_job = _start_dl_check(inputs.ontology + inputs.data + reference, settings.cache_dir,
+                                   f"{build_id(inputs)} pycountry {importlib.metadata.version('pycountry')}") \
+        if dl_check else None
     try:
         inferred, report = materialise(asserted)
     except InconsistentData as error:
@@ -84,7 +92,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
 
     if dl_check:
         try:
-            status, seconds = check_with_hermit(inputs.ontology + inputs.data + reference)
+            status, seconds = dl_check_job.result()
         except InconsistentData as error:
             raise BuildFailed(f"reasoning: {error}") from None
         report.dl_check, report.dl_seconds = status, seconds
@@ -104,6 +112,23 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
                       "dl_check": report.dl_check},
     }
     return BuildResult(inputs=inputs, quads=quads, manifest=manifest)
+
+
+def _start_dl_check(quads: list, cache_dir: Path, inputs_key: str) -> concurrent.futures.Future:
+    """The OWL 2 DL check in a daemon thread (a build that fails meanwhile does not wait for it).
+
+    A pass is remembered under cache_dir by the hash of the statements checked.
+    """
+    job: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run():
+        try:
+            job.set_result(check_with_hermit(quads, cache_dir / "dl-check", inputs_key))
+        except BaseException as error:  # handed to the waiting build, which reports it
+            job.set_exception(error)
+
+    threading.Thread(target=run, name="migkg-hermit", daemon=True).start()
+    return job
 
 
 def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:

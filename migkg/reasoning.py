@@ -8,6 +8,8 @@ ontology plus data are consistent and that no class is unsatisfiable.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import shutil
 import tempfile
 import time
@@ -189,16 +191,38 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-def check_with_hermit(quads: list[Quad]) -> tuple[str, float]:
+def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_key: str = "") -> tuple[str, float]:
     """Run HermiT over ontology + asserted data. Returns (status, seconds); raises InconsistentData.
 
-    Without Java the check is skipped and the status says so plainly.
+    Without Java the check is skipped and the status says so plainly. With `passed_dir` and an
+    `inputs_key` (a hash of the input files: the statements' blank-node labels differ per parse), a pass
+    is recorded under that key with the reasoner's version and the statement count, and the same inputs
+    are not checked again (a failure is never recorded).
     """
     if not java_available():
         return "skipped: no Java runtime found, so the OWL 2 DL consistency check (HermiT) did not run", 0.0
+    started = time.perf_counter()
+    record = None
+    if passed_dir is not None and inputs_key:
+        checked = f"{inputs_key} owlready2 {importlib.metadata.version('owlready2')} {len(quads)}"
+        digest = hashlib.sha256(checked.encode()).hexdigest()
+        record = passed_dir / f"{digest}.passed"
+        if record.is_file():
+            return (f"passed (HermiT: consistent, no unsatisfiable class; the same {len(quads)} statements passed "
+                    "before)", time.perf_counter() - started)
+    status = _run_hermit(quads)
+    if record is not None and status.startswith("passed"):
+        try:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(status + "\n", encoding="utf-8")
+        except OSError:
+            pass  # an unwritable cache only means the check runs again next time
+    return status, time.perf_counter() - started
+
+
+def _run_hermit(quads: list[Quad]) -> str:
     import owlready2  # imported here: it is slow to import and only the build needs it
 
-    started = time.perf_counter()
     store = Store()
     store.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
     with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
@@ -215,11 +239,11 @@ def check_with_hermit(quads: list[Quad]) -> tuple[str, float]:
                 "or a value against a restriction); run `migkg validate` for the RL checks that name it"
             ) from None
         except owlready2.OwlReadyJavaError as error:
-            return f"failed to run: {str(error).strip().splitlines()[-1][:300]}", time.perf_counter() - started
+            return f"failed to run: {str(error).strip().splitlines()[-1][:300]}"
         unsatisfiable = [c.iri for c in world.inconsistent_classes()]
         world.close()
         del ontology
     if unsatisfiable:
         raise InconsistentData("HermiT found unsatisfiable classes: " + ", ".join(sorted(unsatisfiable)))
-    return "passed (HermiT: consistent, no unsatisfiable class)", time.perf_counter() - started
+    return "passed (HermiT: consistent, no unsatisfiable class)"
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from migkg.build import build
 from migkg.config import PROJECT_ROOT, Settings
-from migkg.serving import gunicorn_command
+from tests.serving import serving
 from migkg.store import open_read_only
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -54,40 +48,11 @@ def client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(settings):
     """The app under gunicorn (the production server) on a loopback port; yields its base URL."""
-    port = free_port()
-    env = dict(os.environ, MIGKG_STORE=str(settings.store_path))
-    process = subprocess.Popen(
-        gunicorn_command("127.0.0.1", port, 2, access_log=False),
-        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:  # not listening yet, or a worker still importing
-            time.sleep(0.2)
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited: " + process.stderr.read().decode(errors="replace")[-2000:])
-    else:
-        process.terminate()
-        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serving({"MIGKG_STORE": str(settings.store_path)}) as server:
+        yield server.base
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,10 +18,9 @@ from pyoxigraph import Literal, NamedNode, Store
 from migkg.backend import BackendConfigError, Dataset, Limits, QueryRejected, open_backend
 from migkg.build import build
 from migkg.config import PROJECT_ROOT, Settings
-from migkg.serving import gunicorn_command
+from tests.serving import start
 from migkg.sparql_lexer import bind_values, shape
 
-from .conftest import free_port
 
 WEBAPP = PROJECT_ROOT / "webapp"
 
@@ -196,20 +194,8 @@ def project(tmp_path):
 
 
 def _serve(settings: Settings):
-    port = free_port()
-    env = dict(os.environ, MIGKG_STORE=str(settings.store_path), MIGKG_BACKEND="")
-    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 2, access_log=False), env=env,
-                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return process, base
-        except requests.RequestException:  # not listening yet, or a worker still importing
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+    server = start({"MIGKG_STORE": str(settings.store_path), "MIGKG_BACKEND": ""})
+    return server.process, server.base
 
 
 def _ok(response: requests.Response) -> dict:

@@ -55,7 +55,8 @@ def make_project(root: Path, files: dict[str, str]) -> Settings:
     (data / "sources.trig").write_text(SOURCES, encoding="utf-8")
     for name, text in files.items():
         (data / name).write_text(text, encoding="utf-8")
-    return Settings().with_changes(ontology_dir=root / "ontology", data_dir=data, store_path=root / "var" / "store")
+    return Settings().with_changes(ontology_dir=root / "ontology", data_dir=data, store_path=root / "var" / "store",
+                                   cache_dir=root / "var" / "cache")
 
 
 @pytest.fixture()
@@ -168,6 +169,17 @@ def test_invalid_data_fails_with_a_plain_message(project, text, expected):
 def test_hermit_checks_consistency(project):
     result = prepare(project, dl_check=True)
     assert result.manifest["reasoning"]["dl_check"].startswith("passed")
+
+
+def test_a_passed_dl_check_is_remembered_until_the_statements_change(project):
+    first = prepare(project, dl_check=True).manifest["reasoning"]["dl_check"]
+    again = prepare(project, dl_check=True).manifest["reasoning"]["dl_check"]
+    assert first.startswith("passed") and "passed before" not in first
+    assert again.startswith("passed") and "passed before" in again
+    changed = project.data_dir / "colombo.trig"
+    changed.write_text(changed.read_text(encoding="utf-8").replace('"Colombo Process"@en', '"The Colombo Process"@en'),
+                       encoding="utf-8")
+    assert "passed before" not in prepare(project, dl_check=True).manifest["reasoning"]["dl_check"]
 
 
 def test_without_java_the_dl_check_is_said_to_be_skipped(project, monkeypatch):

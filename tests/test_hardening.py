@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import threading
 import time
 
@@ -15,10 +14,8 @@ from pyoxigraph import RdfFormat, parse
 from rdflib.plugins.sparql.parser import parseQuery
 
 from migkg.sparql_lexer import shape, tokenize
-from migkg.serving import gunicorn_command
-from migkg.config import PROJECT_ROOT
+from tests.serving import serving
 
-from .conftest import free_port
 
 JSON = {"Accept": "application/sparql-results+json"}
 
@@ -209,25 +206,9 @@ def test_concurrent_cold_downloads_all_succeed(live_server):
 @pytest.fixture()
 def lean_server(settings):
     """gunicorn as `migkg serve` runs it, with a low per-query memory cap so a hungry query meets it quickly."""
-    port = free_port()
-    env = dict(os.environ, MIGKG_STORE=str(settings.store_path), MIGKG_BACKEND="", MIGKG_QUERY_MEMORY_MB="1200",
-               MIGKG_QUERY_TIMEOUT="20")
-    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 2, access_log=False), env=env, cwd=PROJECT_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    yield base, port, process
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serving({"MIGKG_STORE": str(settings.store_path), "MIGKG_BACKEND": "", "MIGKG_QUERY_MEMORY_MB": "1200",
+                  "MIGKG_QUERY_TIMEOUT": "20"}) as server:
+        yield server.base, server.port, server.process
 
 
 def _tree_rss_kib(pid: int) -> int:

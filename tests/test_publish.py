@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, Store,
+from pyoxigraph import (BlankNode, Literal, NamedNode, QueryResultsFormat, Store,
                         Triple, parse_query_results)
 
 from migkg import peers

@@ -5,9 +5,6 @@ Every answer must equal the embedded store's (rows compared as multisets where t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from collections import Counter
 from decimal import Decimal
 
@@ -19,9 +16,8 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from migkg.catalogue import load_catalogue
 from migkg.config import PROJECT_ROOT
-from migkg.serving import gunicorn_command
 
-from .conftest import free_port
+from .serving import serving
 from .engines import answer_rows
 from .test_publish import VIRTUOSO_DIFFERS
 
@@ -139,22 +135,9 @@ def test_limits_and_refusals_hold_in_front_of_an_engine(remote):
 
 def test_two_replicas_give_identical_answers(oxigraph_engine):
     """The web tier is stateless: two servers in front of one engine answer alike."""
-    servers = []
-    try:
-        for _ in range(2):
-            port = free_port()
-            env = dict(os.environ, MIGKG_BACKEND=f"sparql:{oxigraph_engine.query_url}")
-            process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 1, access_log=False), env=env,
-                                       cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            servers.append((process, f"http://127.0.0.1:{port}"))
-        for process, base in servers:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.3)
+    env = {"MIGKG_BACKEND": f"sparql:{oxigraph_engine.query_url}"}
+    with serving(env, workers=1) as first, serving(env, workers=1) as second:
+        servers = [(first.process, first.base), (second.process, second.base)]
         for path in ("/healthz", "/id/colombo-process.json", "/map.json"):
             answers = [requests.get(base + path, timeout=30) for _, base in servers]
             assert [a.status_code for a in answers] == [200, 200], path
@@ -163,7 +146,3 @@ def test_two_replicas_give_identical_answers(oxigraph_engine):
         answers = [requests.get(base + "/sparql", params=query, headers=JSON, timeout=30).content
                    for _, base in servers]
         assert answers[0] == answers[1] and len(_rows(answers[0])) == 11
-    finally:
-        for process, _ in servers:
-            process.terminate()
-            process.wait(15)
