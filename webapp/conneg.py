@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Iterable, Sequence, TypeVar
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
@@ -63,6 +65,17 @@ def choose(accept: str | None, offered: Sequence[Format], overrides: Iterable[st
             return chosen
     if not accept or not accept.strip():
         return offered[0] if offered else None
+    if len(accept) <= ACCEPT_KEPT_LENGTH:
+        return _chosen_by_accept(accept, tuple(offered))
+    return _chosen_by_accept.__wrapped__(accept, tuple(offered))
+
+
+ACCEPT_KEPT_LENGTH = 512  # clients send a handful of distinct Accept headers; longer ones are not kept
+
+
+@functools.lru_cache(maxsize=512)
+def _chosen_by_accept(accept: str, offered: tuple[Format, ...]) -> Format | None:
+    """The Accept header's choice among `offered` (parsing and matching cost more than the query on a lookup)."""
     parsed = parse_accept_header(accept, MIMEAccept)
     if not parsed:
         # An Accept header we cannot read at all is treated like no header, as HTTP allows.

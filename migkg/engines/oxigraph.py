@@ -31,10 +31,20 @@ class EmbeddedBackend(Backend):
         self.base_iri = base_iri
         self.description = f"oxigraph:{store_path}"
         self._builds: dict[str, Build] = {}
+        self._current: tuple[str, Path, Build] | None = None  # (link target, build directory, build)
         self._pool = None
         self._lock = threading.Lock()
 
     def snapshot(self) -> "EmbeddedSnapshot":
+        # One readlink per request: while the link names the same build, nothing else needs checking
+        # (a build directory the link names is never pruned).
+        try:
+            target = os.readlink(self.store_path)
+        except OSError:
+            target = None
+        current = self._current
+        if target is not None and current is not None and current[0] == target:
+            return EmbeddedSnapshot(self, current[1], current[2])
         try:
             directory = current_build(self.store_path)
         except StoreMissing as missing:
@@ -48,6 +58,7 @@ class EmbeddedBackend(Backend):
                 raise BackendUnavailable("The build being served was replaced; try again.") from None
             with self._lock:
                 self._builds = {key: build}  # only the newest is asked for again
+        self._current = (target, directory, build) if target is not None else None
         return EmbeddedSnapshot(self, directory, build)
 
     def pool(self):
