@@ -163,7 +163,7 @@ UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD",
 
 
 SHAPES_KEPT = 2048  # shapes of recent query texts (explorer pages and catalogue queries repeat theirs)
-SHAPE_TEXT_KEPT = 16_384  # longer texts are tokenized each time, so the memory kept stays bounded
+SHAPE_TEXT_KEPT = 8192  # longer texts are tokenized each time, so the memory kept stays bounded
 
 
 def shape(text: str) -> QueryShape:
@@ -224,6 +224,30 @@ def _skip_group(tokens: list[Token], index: int) -> int:
             if depth == 0:
                 return position + 1
     return len(tokens)
+
+
+def dataset_references(text: str, prefixes: dict[str, str]) -> list[tuple[int, int, str | None]]:
+    """The graphs the query's own FROM / FROM NAMED clauses name, as (start, end, IRI) of each reference.
+
+    Prefixed names are resolved with the query's PREFIX declarations over `prefixes`; the IRI is None
+    when the prefix is declared nowhere (the engine will refuse the query anyway).
+    """
+    tokens = tokenize(text)
+    declared = dict(prefixes)
+    found = []
+    for index, token in enumerate(tokens):
+        if token.keyword == "PREFIX" and index + 2 < len(tokens) and tokens[index + 2].kind == "iri":
+            declared[tokens[index + 1].text[:-1]] = tokens[index + 2].text[1:-1]
+        elif token.keyword == "FROM" and index + 1 < len(tokens):
+            target = tokens[index + 2] if tokens[index + 1].keyword == "NAMED" and index + 2 < len(tokens) \
+                else tokens[index + 1]
+            if target.kind == "iri":
+                found.append((target.start, target.end, target.text[1:-1]))
+            elif target.kind == "pname":
+                prefix, _, local = target.text.partition(":")
+                base = declared.get(prefix)
+                found.append((target.start, target.end, None if base is None else base + local))
+    return found
 
 
 def with_dataset(text: str, default_graphs, named_graphs) -> str:

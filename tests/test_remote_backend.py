@@ -146,3 +146,36 @@ def test_two_replicas_give_identical_answers(oxigraph_engine):
         answers = [requests.get(base + "/sparql", params=query, headers=JSON, timeout=30).content
                    for _, base in servers]
         assert answers[0] == answers[1] and len(_rows(answers[0])) == 11
+
+
+PRIVATE_GRAPH = "urn:migkg:test:private-graph"
+
+
+def test_the_engines_other_graphs_never_answer(remote):
+    """An institution's engine may hold private graphs: no query form reaches a graph the build did not publish."""
+    engine, remote_client = remote
+    secret = '<urn:migkg:test:secret> <urn:migkg:test:says> "a private statement" .\n'
+    session = requests.Session()
+    session.auth = engine.auth()
+    put = session.put(engine.graph_store_url, params={"graph": PRIVATE_GRAPH}, data=secret.encode(),
+                      headers={"Content-Type": "application/n-triples"}, timeout=30)
+    assert put.status_code in (200, 201, 204), put.text[:300]
+    try:
+        attempts = [
+            {"query": f"SELECT * FROM <{PRIVATE_GRAPH}> WHERE {{ ?s ?p ?o }}"},
+            {"query": f"PREFIX p: <urn:migkg:test:> SELECT * FROM p:private-graph WHERE {{ ?s ?p ?o }}"},
+            {"query": f"SELECT * FROM NAMED <{PRIVATE_GRAPH}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"},
+            {"query": f"SELECT * WHERE {{ GRAPH <{PRIVATE_GRAPH}> {{ ?s ?p ?o }} }}"},
+            {"query": "SELECT * WHERE { ?s <urn:migkg:test:says> ?o }"},
+            {"query": "SELECT * WHERE { ?s ?p ?o }", "default-graph-uri": PRIVATE_GRAPH},
+            {"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": PRIVATE_GRAPH},
+            {"query": "SELECT * FROM <https://w3id.org/migkg/graph/build> WHERE { ?s ?p ?o }"},
+        ]
+        for params in attempts:
+            answered = remote_client.get("/sparql", query_string=params, headers=JSON)
+            assert answered.status_code == 200, (params, answered.data[:300])
+            assert b"private statement" not in answered.data and b"manifest" not in answered.data, params
+            assert len(_rows(answered.data)) == 0, params
+        assert remote_client.get("/sparql", query_string={"graph": PRIVATE_GRAPH}).status_code == 404
+    finally:
+        session.delete(engine.graph_store_url, params={"graph": PRIVATE_GRAPH}, timeout=30)

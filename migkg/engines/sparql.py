@@ -28,7 +28,7 @@ from ..backend import (BUILD_GRAPH, UNION_GRAPH, Answer, Backend, BackendUnavail
 from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
 from ..namespaces import MIG, PREFIXES, sparql_prologue
-from ..sparql_lexer import shape, with_dataset
+from ..sparql_lexer import dataset_references, shape, with_dataset
 
 MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
 # An engine that answers true to the first ignores FROM (the Oxigraph server with --union-default-graph
@@ -36,6 +36,7 @@ MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{M
 IGNORES_FROM_PROBE = f"ASK FROM <{BUILD_GRAPH}/no-such-graph> WHERE {{ ?s ?p ?o }}"
 HAS_UNION_PROBE = f"ASK WHERE {{ GRAPH <{UNION_GRAPH}> {{ ?s ?p ?o }} }}"
 DUMP_QUERY = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+ABSENT_GRAPH = "https://w3id.org/migkg/graph/absent"  # named instead of any graph the build did not publish
 DUMP_BATCH = 200_000  # statements asked for in one request when assembling a dump
 # Engines answer in what is asked first; Virtuoso writes CONSTRUCT results as solutions when told to.
 ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
@@ -149,10 +150,13 @@ class RemoteSnapshot(Snapshot):
         query = task.query
         found = shape(query)
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
-        # graph, make some engines answer with more headers than HTTP clients accept).
+        # graph, make some engines answer with more headers than HTTP clients accept). Graphs the build
+        # did not publish are named as an absent graph: the engine may hold other, private graphs.
         if task.default_graphs is not None or task.named_graphs is not None:
-            query = with_dataset(query, (NamedNode(g) for g in task.default_graphs or ()),
-                                 (NamedNode(g) for g in task.named_graphs or ()))
+            query = with_dataset(query, (NamedNode(self._published(g)) for g in task.default_graphs or ()),
+                                 (NamedNode(self._published(g)) for g in task.named_graphs or ()))
+        elif found.has_dataset_clause:
+            query = self._only_published(query)
         elif task.union_default_graph:
             # The published union graph as default graph; the source graphs only when the query reads them.
             named = [NamedNode(g) for g in self.graphs()] if found.uses_graph else []
@@ -181,6 +185,16 @@ class RemoteSnapshot(Snapshot):
 
     def has_graph(self, iri: str) -> bool:
         return iri in self.build.summary.get("graphs", {})
+
+    def _published(self, iri: str | None) -> str:
+        return iri if iri is not None and (iri == UNION_GRAPH or self.has_graph(iri)) else ABSENT_GRAPH
+
+    def _only_published(self, query: str) -> str:
+        """The query with each FROM / FROM NAMED graph the build did not publish replaced by an absent graph."""
+        for start, end, iri in reversed(dataset_references(query, PREFIXES)):
+            if self._published(iri) != iri:
+                query = query[:start] + f"<{ABSENT_GRAPH}>" + query[end:]
+        return query
 
     def dump(self, fmt: RdfFormat) -> Path:
         """The dump, assembled once per build from the engine into this installation's private cache."""
