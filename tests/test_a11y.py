@@ -1,5 +1,6 @@
-"""Accessibility: axe-core (from npm, served by this host) finds no serious or critical violation on any page type,
-the open type-ahead, the map, the compare page or /ontology; every page has a skip link and a favicon."""
+"""Accessibility: axe-core (from npm, served by this host) finds no serious or critical violation on any page type
+(the SPARQL editor and a result table included), the open type-ahead, the map, the compare page or /ontology; every
+page has a skip link and a favicon."""
 
 from __future__ import annotations
 
