@@ -117,6 +117,34 @@ def test_the_timeline_draws(live_server, diplomat, artifacts):
     assert diplomat.clean()
 
 
+# The visible boxes of the elements a selector finds, with their text and rendered font size (px on screen).
+LABEL_BOXES = """(selector) => [...document.querySelectorAll(selector)].filter(e => getComputedStyle(e).display !== 'none')
+    .map(e => { const r = e.getBoundingClientRect(); return {text: e.textContent, left: r.left, right: r.right, top: r.top,
+                bottom: r.bottom, height: r.height}; })"""
+
+
+def overlapping(boxes):
+    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_timeline_overview_years_are_readable_and_apart(live_server, browser, size):  # noqa: F811
+    context = browser.new_context(viewport=size)
+    try:
+        page = context.new_page()
+        page.goto(live_server + "/timeline")
+        years = page.evaluate(LABEL_BOXES, "#timeline-overview text.tick")
+        strip = page.locator("#timeline-overview").bounding_box()
+        assert len(years) >= 5 and overlapping(years) == []
+        assert all(box["height"] >= 10 for box in years), years  # about 11 px type at phone width, not 5 px
+        inside = [box["text"] for box in years if box["bottom"] > strip["y"] + strip["height"] + 1
+                  or box["left"] < strip["x"] - 1 or box["right"] > strip["x"] + strip["width"] + 1]
+        assert inside == []  # none cut off under the axis or at either end
+    finally:
+        context.close()
+
+
 def test_the_bali_page_says_its_secretariat_is_not_stated(live_server, diplomat, artifacts):
     page = diplomat.page
     page.goto(live_server + "/id/bali-process")

@@ -25,3 +25,15 @@ def test_makefile_targets_install_what_they_need():
     assert re.search(r"^serve: install system-deps build$", makefile, flags=re.MULTILINE)
     assert re.search(r"^test: install system-deps$", makefile, flags=re.MULTILINE)
     assert "chromium" in makefile and "default-jre-headless" in makefile
+
+
+def test_every_path_in_the_readme_web_surface_answers(client):
+    """The README's page list is a promise: each example path in its table's first column is served."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    surface = readme.split("## The web surface", 1)[1].split("\n## ", 1)[0]
+    cells = [line.split("|")[1] for line in surface.splitlines() if line.startswith("| `/")]
+    paths = [path for cell in cells for path in re.findall(r"`(/[^`]*)`", cell)]
+    assert {"/compare?process=colombo-process&process=abu-dhabi-dialogue", "/timeline?kind=instrument"} <= set(paths)
+    assert any(path.startswith("/map") for path in paths) and any(path.startswith("/assets/") for path in paths)
+    answers = {path: client.get(path).status_code for path in paths}
+    assert all(status == 200 for status in answers.values()), answers

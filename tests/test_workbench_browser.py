@@ -113,6 +113,37 @@ def test_each_result_view_draws_offline_without_errors(live_server, bench, artif
     bench.clean()
 
 
+@pytest.mark.parametrize("width", [390, 1366])
+def test_timeline_labels_fit_the_drawing_and_never_overlap(live_server, browser, artifacts, width):  # noqa: F811
+    """Events of the same date (the Khartoum Process twice in 2014) and long names stay apart, readable and uncut."""
+    bench = Bench(browser, width=width, height=844)
+    try:
+        bench.open(live_server, query_path(FOUNDING_DATES))
+        page = bench.page
+        page.wait_for_selector("svg.timeline circle")
+        labels = page.evaluate("""() => [...document.querySelectorAll('svg.timeline text.event-label')].map(e => {
+            const r = e.getBoundingClientRect(), title = e.parentNode.querySelector('title').textContent;
+            return {text: e.textContent, title: title, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                    height: r.height}; })""")
+        drawing = page.locator("svg.timeline").bounding_box()
+        assert len(labels) == page.locator("svg.timeline circle").count() > 20
+        clashes = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                   if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
+        assert clashes == []
+        inside = [label["text"] for label in labels
+                  if label["left"] < drawing["x"] - 1 or label["right"] > drawing["x"] + drawing["width"] + 1]
+        assert inside == []  # no label runs past the drawing's edge
+        assert all(label["height"] >= 12 for label in labels)  # the page's 12 px type, also on a phone
+        for label in labels:  # a name cut short keeps its date, and its whole text is in the tooltip
+            name, date = label["title"].rsplit(" — ", 1)
+            start, ellipsis, rest = label["text"].partition("…")
+            assert rest == f" ({date[:10]})" and name.startswith(start) if ellipsis else label["text"] == f"{name} ({date[:10]})", label
+        page.locator("svg.timeline").screenshot(path=str(artifacts / f"workbench-timeline-{width}.png"))
+        bench.clean()
+    finally:
+        bench.close()
+
+
 def test_views_are_chosen_by_the_shape_of_the_answer(live_server, bench):
     for path, view in ((query_path(STATES_BY_PROCESSES), "map"), (query_path(FOUNDING_DATES), "timeline"),
                        (query_path(MEMBERS_GRAPH), "network"), ("/sparql?example=process-members-and-roles", "table")):

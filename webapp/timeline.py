@@ -135,7 +135,8 @@ def overview(years: dict[int, list[dict]], span: tuple[int, int]) -> dict:
     first, last = span[0] - span[0] % 10, span[1] + (10 - span[1] % 10) % 10 or span[1] + 1
     if last == first:
         last = first + 10
-    width, height, left, right = 900, 120, 20, 20
+    # Room under the axis and at both ends for the larger year labels a phone draws (webapp/static/explorer.css).
+    width, height, left, right = 900, 132, 36, 36
     x = lambda year: left + (year - first) * (width - left - right) / (last - first)  # noqa: E731
     marks = []
     for year, rows in years.items():

@@ -105,6 +105,10 @@
       prefixCcApi: null,
       resizeable: true,
       editorHeight: "18rem",
+      // The editable surface is CodeMirror's contenteditable div inside the scrolled area (not a hidden textarea
+      // outside it): screen readers read the query itself, and the scrolled area holds its own focusable content.
+      inputStyle: "contenteditable",
+      screenReaderLabel: "SPARQL query",
       autocompleters: ["migkg-prefixes", "migkg-classes", "migkg-properties", "variables"],
       requestConfig: {endpoint: endpoint, method: "POST"},
       extraKeys: Object.assign({}, YasqeClass.defaults.extraKeys, {

@@ -129,26 +129,29 @@
       }).sort(function (a, b) { return a.when - b.when; });
     if (!events.length) return empty(container, "No dates to draw.");
     const first = Math.floor(events[0].when), last = Math.ceil(events[events.length - 1].when) + 1;
-    const width = 860, left = 60, right = 30, rowHeight = 22, top = 36;
+    // Drawn at the width it is shown at (a phone's 360 px as much as a desktop's 960 px), so that labels keep the
+    // page's 12 px instead of shrinking with a fixed viewBox.
+    const width = Math.max(300, Math.min(960, container.clientWidth || 860));
+    const left = 20, right = 20, rowHeight = 22, top = 36, gap = 9;
     const span = Math.max(1, last - first);
     const x = function (when) { return left + ((when - first) / span) * (width - left - right); };
     const height = top + events.length * rowHeight + 10;
     const drawing = svg("svg", {viewBox: "0 0 " + width + " " + height, role: "img", class: "timeline",
                                 "aria-label": "?" + (label || date) + " by ?" + date});
-    const step = Math.max(1, Math.ceil(span / 12));
+    const step = Math.max(1, Math.ceil(span / Math.max(2, Math.floor((width - left - right) / 56))));
     for (let tick = first; tick <= last; tick += step) {
       drawing.append(svg("line", {x1: x(tick), x2: x(tick), y1: top - 8, y2: height, class: "tick"}),
                      svg("text", {x: x(tick), y: top - 14, "text-anchor": "middle", class: "tick-label"}, String(tick)));
     }
+    const labels = [];
     events.forEach(function (event, index) {
-      const y = top + index * rowHeight + 8;
+      const y = top + index * rowHeight + 8;  // one row per event: events of the same date never share a line
       const cx = x(event.when);
-      const anchorEnd = cx > width * 0.6;
       const group = svg("g", {class: "event"});
-      group.append(svg("title", {}, event.label + " — " + event.date),
-                   svg("circle", {cx: cx, cy: y, r: 5}),
-                   svg("text", {x: anchorEnd ? cx - 9 : cx + 9, y: y + 4, "text-anchor": anchorEnd ? "end" : "start",
-                                class: "event-label"}, event.label + " (" + event.date.slice(0, 10) + ")"));
+      const when = " (" + event.date.slice(0, 10) + ")";
+      const text = svg("text", {y: y + 4, class: "event-label"}, event.label + when);
+      group.append(svg("title", {}, event.label + " — " + event.date), svg("circle", {cx: cx, cy: y, r: 5}), text);
+      labels.push({text: text, cx: cx, name: event.label, when: when});
       if (event.term && event.term.type === "uri" && cells.href(event.term.value)) {
         const link = svg("a", {href: cells.href(event.term.value)});
         link.append(group);
@@ -158,6 +161,28 @@
       }
     });
     container.replaceChildren(drawing);
+    // Only now can text be measured: each label goes on the side of its dot where it fits, else on the roomier
+    // side with its name shortened by an ellipsis (the date stays; the whole label is in the tooltip), never past
+    // the drawing's edge.
+    labels.forEach(function (entry) {
+      const roomRight = width - 4 - (entry.cx + gap), roomLeft = entry.cx - gap - 4;
+      const length = entry.text.getComputedTextLength();
+      const onRight = length <= roomRight || (length > roomLeft && roomRight >= roomLeft);
+      entry.text.setAttribute("x", onRight ? entry.cx + gap : entry.cx - gap);
+      entry.text.setAttribute("text-anchor", onRight ? "start" : "end");
+      fitText(entry.text, entry.name, entry.when, onRight ? roomRight : roomLeft);
+    });
+  }
+
+  function fitText(text, name, suffix, room) {
+    if (text.getComputedTextLength() <= room) return;
+    let low = 0, high = name.length;  // the longest start of the name that fits with its ellipsis and the suffix
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      text.textContent = name.slice(0, middle) + "…" + suffix;
+      if (text.getComputedTextLength() <= room) low = middle; else high = middle - 1;
+    }
+    text.textContent = name.slice(0, low).trimEnd() + "…" + suffix;
   }
 
   // --- network ---------------------------------------------------------------------------
