@@ -335,7 +335,10 @@ def http_latency(url: str, text: str, repetitions: int, seconds: float) -> list[
     deadline = time.perf_counter() + seconds
     while len(latencies) < repetitions and time.perf_counter() < deadline:
         begin = time.perf_counter()
-        response = session.post(url, data={"query": text}, headers={"Accept": ACCEPT}, timeout=60)
+        try:
+            response = session.post(url, data={"query": text}, headers={"Accept": ACCEPT}, timeout=60)
+        except requests.Timeout:
+            return "no answer in 60 s"  # a peer stuck on one query is a finding, not the end of the run
         if response.status_code != 200:
             return f"HTTP {response.status_code}"
         latencies.append(time.perf_counter() - begin)
