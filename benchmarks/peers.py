@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from migkg import peers  # noqa: E402
 from migkg.catalogue import bind_parameters, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
-from migkg.namespaces import PREFIXES, sparql_prologue  # noqa: E402
+from migkg.namespaces import sparql_prologue  # noqa: E402
 from migkg.publish import publish  # noqa: E402
 from migkg.store import current_build  # noqa: E402
 

@@ -132,7 +132,7 @@ def test_republishing_in_chunks_replaces_each_graph_and_keeps_blank_nodes_whole(
         engine_fixture, request, store, built, monkeypatch):
     engine = request.getfixturevalue(engine_fixture)
     inferred = "https://w3id.org/migkg/graph/inferred"
-    stray = f"<urn:migkg:test:stray> <urn:migkg:test:p> \"left over from an older build\" .\n"
+    stray = "<urn:migkg:test:stray> <urn:migkg:test:p> \"left over from an older build\" .\n"
     added = requests.post(engine.graph_store_url, params={"graph": inferred}, data=stray.encode(),
                           headers={"Content-Type": "application/n-triples"}, auth=engine.auth(), timeout=30)
     assert added.status_code in (200, 201, 204)

@@ -163,7 +163,7 @@ def test_the_engines_other_graphs_never_answer(remote):
     try:
         attempts = [
             {"query": f"SELECT * FROM <{PRIVATE_GRAPH}> WHERE {{ ?s ?p ?o }}"},
-            {"query": f"PREFIX p: <urn:migkg:test:> SELECT * FROM p:private-graph WHERE {{ ?s ?p ?o }}"},
+            {"query": "PREFIX p: <urn:migkg:test:> SELECT * FROM p:private-graph WHERE { ?s ?p ?o }"},
             {"query": f"SELECT * FROM NAMED <{PRIVATE_GRAPH}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"},
             {"query": f"SELECT * WHERE {{ GRAPH <{PRIVATE_GRAPH}> {{ ?s ?p ?o }} }}"},
             {"query": "SELECT * WHERE { ?s <urn:migkg:test:says> ?o }"},

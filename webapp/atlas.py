@@ -15,7 +15,6 @@ import pycountry
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from pyoxigraph import NamedNode
 
-from migkg.namespaces import MIG
 
 from .backend_access import backend
 from . import explorer, kinds

@@ -14,7 +14,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFor
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType, default_exceptions
 
-from migkg.backend import GRAPH_DUMP, Answer, Dataset, QueryRejected
+from migkg.backend import GRAPH_DUMP, Answer, Dataset
 from migkg.catalogue import CannedQuery, QueryInputError, parse_term, read_query
 from migkg.namespaces import PREFIXES
 

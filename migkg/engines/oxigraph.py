@@ -18,7 +18,7 @@ from pyoxigraph import (DefaultGraph, NamedNode, QueryBoolean, QueryResultsForma
 from ..backend import Answer, Backend, BackendUnavailable, Build, Limits, QueryRejected, QueryTask, Snapshot
 from ..export import FORMATS as DUMP_FORMATS
 from ..namespaces import PREFIXES
-from ..store import DUMPS_DIR, MANIFEST, OXIGRAPH_DIR, StoreMissing, current_build
+from ..store import DUMPS_DIR, MANIFEST, StoreMissing, current_build
 
 
 class EmbeddedBackend(Backend):
