@@ -155,8 +155,12 @@ class AnswerCache:
             self.hits += 1
             return answer
 
+    @staticmethod
+    def _size(task: QueryTask, answer: Answer) -> int:
+        return len(answer.body) + len(task.query) + 200  # the body, the key's text, and object overhead
+
     def put(self, build_id: str, task: QueryTask, answer: Answer) -> None:
-        size = len(answer.body) + len(task.query) + 200
+        size = self._size(task, answer)
         if size > self.max_entry_bytes:
             return
         with self._lock:
@@ -165,12 +169,12 @@ class AnswerCache:
                 self._bytes, self._build_id = 0, build_id
             previous = self._entries.pop((build_id, task), None)
             if previous is not None:
-                self._bytes -= len(previous.body) + len(task.query) + 200
+                self._bytes -= self._size(task, previous)
             self._entries[(build_id, task)] = answer
             self._bytes += size
             while self._bytes > self.max_bytes and self._entries:
                 (_, old_task), old = self._entries.popitem(last=False)
-                self._bytes -= len(old.body) + len(old_task.query) + 200
+                self._bytes -= self._size(old_task, old)
 
 
 GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset

@@ -70,9 +70,10 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
     )
 
     asserted = inputs.ontology + inputs.data + reference + bundles
+    identity = build_id(inputs)
     # HermiT runs in its own JVM: started now, it works while the rules and SHACL run here.
     dl_check_job = _start_dl_check(inputs.ontology + inputs.data + reference, settings.cache_dir,
-                                   f"{build_id(inputs)} pycountry {importlib.metadata.version('pycountry')}") \
+                                   f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
         if dl_check else None
     try:
         inferred, report = materialise(asserted)
@@ -103,7 +104,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
 
     quads = asserted + inputs.shapes + inferred
     manifest = {
-        "build_id": build_id(inputs),
+        "build_id": identity,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "migkg_version": __version__,
         "inputs": [str(p.relative_to(settings.data_dir.parent)) if p.is_relative_to(settings.data_dir.parent)
@@ -117,7 +118,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
 def _start_dl_check(quads: list, cache_dir: Path, inputs_key: str) -> concurrent.futures.Future:
     """The OWL 2 DL check in a daemon thread (a build that fails meanwhile does not wait for it).
 
-    A pass is remembered under cache_dir by the hash of the statements checked.
+    A pass is remembered under cache_dir by `inputs_key` (see check_with_hermit).
     """
     job: concurrent.futures.Future = concurrent.futures.Future()
 

@@ -102,9 +102,10 @@ def publish(build_dir: Path, query_url: str, graph_store_url: str | None = None,
     # The union graph: every distinct published triple, the default graph of the remote backend's queries.
     # Without it (`union_graph=False`: a peer benchmark querying the engine's own default graph) migkg's
     # remote backend refuses the engine.
-    union = list(dict.fromkeys(quad.triple for graph in graphs
-                               for quad in store.quads_for_pattern(None, None, None, graph))) if union_graph else []
+    union: list[Triple] = []
     if union_graph:
+        union = list(dict.fromkeys(quad.triple for graph in graphs
+                                   for quad in store.quads_for_pattern(None, None, None, graph)))
         request_count += _replace_graph(session, graph_store_url, UNION_GRAPH, union)
         if remote_counts(session, query_url).get(UNION_GRAPH, 0) != len(union):
             raise PublishError(f"the union graph {UNION_GRAPH} did not arrive whole; the build-metadata graph was "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 import shutil
 import tempfile
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store
 
 from .namespaces import INFERRED_GRAPH, RDF, sparql_prologue
+
+LOG = logging.getLogger(__name__)
 
 PROLOGUE = sparql_prologue()
 
@@ -215,8 +218,8 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
             record.write_text(status + "\n", encoding="utf-8")
-        except OSError:
-            pass  # an unwritable cache only means the check runs again next time
+        except OSError as error:  # an unwritable cache only means the check runs again next time
+            LOG.warning("could not remember the passed DL check in %s: %s", passed_dir, error.strerror)
     return status, time.perf_counter() - started
 
 

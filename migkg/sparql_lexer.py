@@ -14,7 +14,6 @@ is linear in the query's length; an unterminated string or IRI is a syntax error
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 
@@ -226,11 +225,20 @@ def _skip_group(tokens: list[Token], index: int) -> int:
     return len(tokens)
 
 
-def dataset_references(text: str, prefixes: dict[str, str]) -> list[tuple[int, int, str | None]]:
-    """The graphs the query's own FROM / FROM NAMED clauses name, as (start, end, IRI) of each reference.
+@dataclass(frozen=True)
+class GraphReference:
+    """One graph a FROM (or, `named`, a FROM NAMED) clause names, at text[start:end]."""
 
-    Prefixed names are resolved with the query's PREFIX declarations over `prefixes`; the IRI is None
-    when the prefix is declared nowhere (the engine will refuse the query anyway).
+    start: int
+    end: int
+    iri: str | None  # None: a prefixed name whose prefix is declared nowhere
+    named: bool
+
+
+def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReference]:
+    """The graphs the query's own FROM / FROM NAMED clauses name, in text order.
+
+    Prefixed names are resolved with the query's PREFIX declarations over `prefixes`.
     """
     tokens = tokenize(text)
     declared = dict(prefixes)
@@ -239,14 +247,14 @@ def dataset_references(text: str, prefixes: dict[str, str]) -> list[tuple[int, i
         if token.keyword == "PREFIX" and index + 2 < len(tokens) and tokens[index + 2].kind == "iri":
             declared[tokens[index + 1].text[:-1]] = tokens[index + 2].text[1:-1]
         elif token.keyword == "FROM" and index + 1 < len(tokens):
-            target = tokens[index + 2] if tokens[index + 1].keyword == "NAMED" and index + 2 < len(tokens) \
-                else tokens[index + 1]
+            named = tokens[index + 1].keyword == "NAMED"
+            target = tokens[index + 2] if named and index + 2 < len(tokens) else tokens[index + 1]
             if target.kind == "iri":
-                found.append((target.start, target.end, target.text[1:-1]))
+                found.append(GraphReference(target.start, target.end, target.text[1:-1], named))
             elif target.kind == "pname":
                 prefix, _, local = target.text.partition(":")
                 base = declared.get(prefix)
-                found.append((target.start, target.end, None if base is None else base + local))
+                found.append(GraphReference(target.start, target.end, None if base is None else base + local, named))
     return found
 
 

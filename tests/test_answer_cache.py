@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migkg.backend import Answer, AnswerCache, Build, Limits, QueryRejected, QueryTask, Snapshot
+from migkg.backend import Answer, AnswerCache, BackendUnavailable, Build, Limits, QueryRejected, QueryTask, Snapshot
 
 
 class CountingSnapshot(Snapshot):
@@ -31,7 +31,7 @@ class CountingSnapshot(Snapshot):
         return False
 
     def dump(self, fmt) -> Path:
-        raise NotImplementedError
+        raise BackendUnavailable("This test engine keeps no dump.")
 
 
 def value(snapshot: Snapshot, text: str) -> str:

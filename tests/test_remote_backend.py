@@ -14,6 +14,7 @@ from pyoxigraph import CanonicalizationAlgorithm, QueryResultsFormat, RdfFormat,
 from pyoxigraph import Dataset as RdfDataset
 from pyoxigraph import Literal, NamedNode, Quad
 
+from migkg.backend import UNION_GRAPH
 from migkg.catalogue import load_catalogue
 from migkg.config import PROJECT_ROOT
 
@@ -170,6 +171,12 @@ def test_the_engines_other_graphs_never_answer(remote):
             {"query": "SELECT * WHERE { ?s ?p ?o }", "default-graph-uri": PRIVATE_GRAPH},
             {"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": PRIVATE_GRAPH},
             {"query": "SELECT * FROM <https://w3id.org/migkg/graph/build> WHERE { ?s ?p ?o }"},
+            # A dataset with only default graphs or only named graphs: the other part must stay empty.
+            {"query": f"SELECT * FROM <{UNION_GRAPH}> WHERE {{ GRAPH <{PRIVATE_GRAPH}> {{ ?s ?p ?o }} }}"},
+            {"query": f"SELECT * FROM <{UNION_GRAPH}> WHERE {{ GRAPH ?g {{ ?s <urn:migkg:test:says> ?o }} }}"},
+            {"query": f"SELECT * FROM NAMED <{UNION_GRAPH}> WHERE {{ ?s <urn:migkg:test:says> ?o }}"},
+            {"query": f"SELECT * WHERE {{ GRAPH <{PRIVATE_GRAPH}> {{ ?s ?p ?o }} }}", "default-graph-uri": UNION_GRAPH},
+            {"query": "SELECT * WHERE { ?s <urn:migkg:test:says> ?o }", "named-graph-uri": UNION_GRAPH},
         ]
         for params in attempts:
             answered = remote_client.get("/sparql", query_string=params, headers=JSON)
@@ -177,5 +184,10 @@ def test_the_engines_other_graphs_never_answer(remote):
             assert b"private statement" not in answered.data and b"manifest" not in answered.data, params
             assert len(_rows(answered.data)) == 0, params
         assert remote_client.get("/sparql", query_string={"graph": PRIVATE_GRAPH}).status_code == 404
+        # Engine pragmas before the query (Virtuoso's DEFINE input:default-graph-uri) are not SPARQL 1.1.
+        for text in (f"DEFINE input:default-graph-uri <{PRIVATE_GRAPH}> SELECT * WHERE {{ ?s ?p ?o }}",
+                     f"define input:named-graph-uri <{PRIVATE_GRAPH}> SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"):
+            refused = remote_client.get("/sparql", query_string={"query": text}, headers=JSON)
+            assert refused.status_code == 400 and b"private statement" not in refused.data, refused.data[:300]
     finally:
         session.delete(engine.graph_store_url, params={"graph": PRIVATE_GRAPH}, timeout=30)

@@ -30,8 +30,8 @@ class EmbeddedBackend(Backend):
         self.workers = workers
         self.base_iri = base_iri
         self.description = f"oxigraph:{store_path}"
-        self._builds: dict[str, Build] = {}
-        self._current: tuple[str, Path, Build] | None = None  # (link target, build directory, build)
+        # The build last served and the link target that named it (None: the store path is no link).
+        self._current: tuple[str | None, Path, Build] | None = None
         self._pool = None
         self._lock = threading.Lock()
 
@@ -49,16 +49,14 @@ class EmbeddedBackend(Backend):
             directory = current_build(self.store_path)
         except StoreMissing as missing:
             raise BackendUnavailable(f"The knowledge graph has not been built yet ({missing.reason}).") from None
-        key = str(directory)
-        build = self._builds.get(key)
-        if build is None:
+        if current is not None and current[1] == directory:
+            build = current[2]
+        else:
             try:
                 build = Build.from_json((directory / MANIFEST).read_text(encoding="utf-8"))
             except (OSError, ValueError, KeyError):
                 raise BackendUnavailable("The build being served was replaced; try again.") from None
-            with self._lock:
-                self._builds = {key: build}  # only the newest is asked for again
-        self._current = (target, directory, build) if target is not None else None
+        self._current = (target, directory, build)
         return EmbeddedSnapshot(self, directory, build)
 
     def pool(self):

@@ -151,16 +151,17 @@ class RemoteSnapshot(Snapshot):
         found = shape(query)
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
         # graph, make some engines answer with more headers than HTTP clients accept). Graphs the build
-        # did not publish are named as an absent graph: the engine may hold other, private graphs.
+        # did not publish are named as an absent graph: the engine may hold other, private graphs. Both
+        # parts of the dataset are always named, as Virtuoso reads a part left unnamed as all its graphs.
         if task.default_graphs is not None or task.named_graphs is not None:
-            query = with_dataset(query, (NamedNode(self._published(g)) for g in task.default_graphs or ()),
-                                 (NamedNode(self._published(g)) for g in task.named_graphs or ()))
+            query = with_dataset(query, _or_absent([self._published(g) for g in task.default_graphs or ()]),
+                                 _or_absent([self._published(g) for g in task.named_graphs or ()]))
         elif found.has_dataset_clause:
             query = self._only_published(query)
         elif task.union_default_graph:
             # The published union graph as default graph; the source graphs only when the query reads them.
-            named = [NamedNode(g) for g in self.graphs()] if found.uses_graph else []
-            query = with_dataset(query, [NamedNode(UNION_GRAPH)], named)
+            query = with_dataset(query, [NamedNode(UNION_GRAPH)],
+                                 _or_absent(self.graphs() if found.uses_graph else []))
         data: dict = {"query": sparql_prologue(PREFIXES) + query}
         accept = ACCEPT_GRAPH if found.form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
         # Engine answers are read whole (bounded) and written again, so every engine answers alike.
@@ -190,11 +191,16 @@ class RemoteSnapshot(Snapshot):
         return iri if iri is not None and (iri == UNION_GRAPH or self.has_graph(iri)) else ABSENT_GRAPH
 
     def _only_published(self, query: str) -> str:
-        """The query with each FROM / FROM NAMED graph the build did not publish replaced by an absent graph."""
-        for start, end, iri in reversed(dataset_references(query, PREFIXES)):
-            if self._published(iri) != iri:
-                query = query[:start] + f"<{ABSENT_GRAPH}>" + query[end:]
-        return query
+        """The query with each FROM / FROM NAMED graph the build did not publish replaced by an absent graph,
+        and the part of the dataset it leaves unnamed named as the absent graph."""
+        references = dataset_references(query, PREFIXES)
+        for reference in reversed(references):
+            if self._published(reference.iri) != reference.iri:
+                query = query[:reference.start] + f"<{ABSENT_GRAPH}>" + query[reference.end:]
+        absent = [NamedNode(ABSENT_GRAPH)]
+        names_default = any(not reference.named for reference in references)
+        names_named = any(reference.named for reference in references)
+        return with_dataset(query, [] if names_default else absent, [] if names_named else absent)
 
     def dump(self, fmt: RdfFormat) -> Path:
         """The dump, assembled once per build from the engine into this installation's private cache."""
@@ -245,6 +251,11 @@ class RemoteSnapshot(Snapshot):
             raise BackendUnavailable(f"The SPARQL engine gave {len(store)} of the build's {expected} statements for "
                                      "the dump (a result row limit?); the dump cannot be offered.")
         return store
+
+
+def _or_absent(graphs: list[str]) -> list[NamedNode]:
+    """These graphs, or the absent graph when there are none: a part of a dataset is never left unnamed."""
+    return [NamedNode(graph) for graph in graphs or [ABSENT_GRAPH]]
 
 
 def read_results(body: bytes, fmt: QueryResultsFormat):
