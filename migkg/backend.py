@@ -127,54 +127,61 @@ class Answer:
     rows: int
 
 
-class AnswerCache:
-    """Answers of the current build, least recently used first out, within a byte budget (per process).
+class BuildCache:
+    """Values computed from the current build, least recently used first out, within a byte budget (per process).
 
-    A build is read-only, so an answer never goes stale while its build is served; the key is the
-    prepared task (text with parameters bound, dataset, formats, caps) and the build. Answers of an
-    older build are dropped as soon as one of a newer build is stored. Refusals are not kept: a time
-    limit hit under load may pass later.
+    A build is read-only, so a value never goes stale while its build is served. Values of an older
+    build are dropped as soon as one of a newer build is stored (build ids are content hashes, so a
+    changed id is a changed graph). Used twice: engine answers (AnswerCache) and whole HTTP responses
+    (webapp.response_cache).
     """
 
     def __init__(self, max_bytes: int, max_entry_bytes: int | None = None):
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes if max_entry_bytes is not None else max_bytes // 16
-        self._entries: OrderedDict[tuple[str, QueryTask], Answer] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()  # (build, key) -> (value, size)
         self._bytes = 0
         self._build_id: str | None = None
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, build_id: str, task: QueryTask) -> Answer | None:
+    def get(self, build_id: str, key):
         with self._lock:
-            answer = self._entries.get((build_id, task))
-            if answer is None:
+            entry = self._entries.get((build_id, key))
+            if entry is None:
                 self.misses += 1
                 return None
-            self._entries.move_to_end((build_id, task))
+            self._entries.move_to_end((build_id, key))
             self.hits += 1
-            return answer
+            return entry[0]
 
-    @staticmethod
-    def _size(task: QueryTask, answer: Answer) -> int:
-        return len(answer.body) + len(task.query) + 200  # the body, the key's text, and object overhead
-
-    def put(self, build_id: str, task: QueryTask, answer: Answer) -> None:
-        size = self._size(task, answer)
+    def put(self, build_id: str, key, value, size: int) -> None:
+        """Keep `value` (about `size` bytes with its key) unless it alone takes more than max_entry_bytes."""
         if size > self.max_entry_bytes:
             return
         with self._lock:
-            if build_id != self._build_id:  # build ids are content hashes, so a changed id is a changed graph
+            if build_id != self._build_id:
                 self._entries.clear()
                 self._bytes, self._build_id = 0, build_id
-            previous = self._entries.pop((build_id, task), None)
+            previous = self._entries.pop((build_id, key), None)
             if previous is not None:
-                self._bytes -= self._size(task, previous)
-            self._entries[(build_id, task)] = answer
+                self._bytes -= previous[1]
+            self._entries[(build_id, key)] = (value, size)
             self._bytes += size
             while self._bytes > self.max_bytes and self._entries:
-                (_, old_task), old = self._entries.popitem(last=False)
-                self._bytes -= self._size(old_task, old)
+                _, (_, old_size) = self._entries.popitem(last=False)
+                self._bytes -= old_size
+
+
+class AnswerCache(BuildCache):
+    """Engine answers per build, keyed by the prepared task (text with parameters bound, dataset, formats, caps).
+
+    Refusals are not kept (they are raised, never stored): a time limit hit under load may pass later.
+    """
+
+    def put(self, build_id: str, task: QueryTask, answer: Answer) -> None:  # type: ignore[override]
+        # the body, the key's text, and object overhead
+        super().put(build_id, task, answer, len(answer.body) + len(task.query) + 200)
 
 
 GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset

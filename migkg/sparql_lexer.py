@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pyoxigraph import Literal, NamedNode
 
@@ -24,8 +25,7 @@ class SparqlSyntaxError(ValueError):
     """The text cannot be tokenized as SPARQL; the message gives line and column."""
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: built hundreds of times per query, so as cheap as Python allows
     kind: str  # word, var, iri, pname, string, number, langtag, punct
     text: str
     start: int
@@ -39,8 +39,6 @@ class Token:
 _PN_CHARS_BASE = "A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D" \
                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF"
 _PN_CHARS = _PN_CHARS_BASE + "_0-9\u00B7\u0300-\u036F\u203F-\u2040\\-"
-_SPACE = re.compile(r"[ \t\r\n]+")
-_COMMENT = re.compile(r"#[^\r\n]*")
 _LONG_STRINGS = {'"""': re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
                  "'''": re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL)}
 _SHORT_STRINGS = {'"': re.compile(r'"(?:[^"\\\r\n]|\\.)*"'), "'": re.compile(r"'(?:[^'\\\r\n]|\\.)*'")}
@@ -67,8 +65,8 @@ def _position(text: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
+_SKIP = re.compile(r"[ \t\r\n]*(?:#[^\r\n]*[ \t\r\n]*)*")  # white space and comments between tokens
 _TERMINAL = re.compile("|".join([
-    r"(?P<space>[ \t\r\n]+|#[^\r\n]*)",
     f"(?P<var>{_VAR.pattern})",
     f"(?P<bnode>{_BNODE.pattern})",
     f"(?P<langtag>{_LANGTAG.pattern})",
@@ -91,8 +89,12 @@ def tokenize(text: str) -> list[Token]:
     position = 0
     previous = None
     terminal = _TERMINAL.match
+    skip = _SKIP.match
     while position < length:
         char = text[position]
+        if char in " \t\r\n#":
+            position = skip(text, position).end()
+            continue
         if char in "\"'":
             pattern = _LONG_STRINGS.get(text[position:position + 3]) or _SHORT_STRINGS[char]
             match = pattern.match(text, position)
@@ -112,9 +114,6 @@ def tokenize(text: str) -> list[Token]:
             match = terminal(text, position)
             if match is not None and (match.lastgroup != "pname" or ":" in match.group()):
                 kind, end = match.lastgroup, match.end()
-                if kind == "space":
-                    position = end
-                    continue
             else:
                 kind = "punct"
                 operator = next((op for op in _OPERATORS if text.startswith(op, position)), char)

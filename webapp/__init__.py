@@ -12,7 +12,7 @@ from flask_compress import Compress
 from migkg.backend import Backend, BackendUnavailable, QueryRejected
 from migkg.config import Settings
 
-from . import backend_access, security
+from . import backend_access, response_cache, security
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None, **overrides) -> Flask:
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     Compress(app)
     register_blueprints(app)
     register_error_handlers(app)
+    response_cache.init_app(app, settings.answer_cache_mb << 20)
     return app
 
 

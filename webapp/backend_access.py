@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from migkg.backend import Backend, Snapshot
 
@@ -20,7 +20,9 @@ def backend() -> Snapshot:
     """
     snapshot = g.get("migkg_snapshot")
     if snapshot is None:
-        snapshot = g.migkg_snapshot = current_app.extensions["migkg_backend"].snapshot()
+        # taken already when the response cache looked this request up (webapp.response_cache)
+        snapshot = request.environ.get("migkg.snapshot") or current_app.extensions["migkg_backend"].snapshot()
+        g.migkg_snapshot = snapshot
     return snapshot
 
 

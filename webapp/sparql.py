@@ -20,6 +20,7 @@ from migkg.namespaces import PREFIXES
 
 from . import conneg
 from .backend_access import backend
+from .response_cache import keep_for_build
 from .workbench import expand_example
 
 blueprint = Blueprint("sparql", __name__)
@@ -214,6 +215,8 @@ def _not_modified(tag: str) -> Response | None:
 def _cache_headers(response: Response, tag: str) -> None:
     # The answer only changes with a new build, and the ETag carries the build: clients revalidate
     # every time and get a 304 while the data is unchanged.
+    if response.status_code == 200 and "example" not in request.values:  # examples: read from queries/ per request
+        keep_for_build()
     response.set_etag(tag, weak=True)
     response.headers["Cache-Control"] = "public, no-cache"
     response.vary.add("Accept")
