@@ -171,3 +171,19 @@ def test_the_real_app_keeps_answers(app, client):
     _same(first, second)
     assert cache.responses.hits == hits + 1
     assert isinstance(app.extensions["migkg_backend"].answers, AnswerCache)
+
+
+def test_pages_built_from_the_graph_are_kept_and_live_ones_are_not(app, client):
+    cache = app.wsgi_app
+    for path in ("/id/iom", "/compare?process=bali-process&process=colombo-process", "/network/lineage.json"):
+        first = client.get(path)
+        hits = cache.responses.hits
+        second = client.get(path)
+        assert first.status_code == 200, path
+        _same(first, second)
+        assert cache.responses.hits == hits + 1, path
+    for path in ("/healthz", "/sparql?example=gmg-members"):  # live state; the catalogue read per request
+        client.get(path, headers={"Accept": JSON})
+        hits = cache.responses.hits
+        client.get(path, headers={"Accept": JSON})
+        assert cache.responses.hits == hits, path

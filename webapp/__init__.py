@@ -43,8 +43,13 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     Compress(app)
     register_blueprints(app)
     register_error_handlers(app)
-    response_cache.init_app(app, settings.answer_cache_mb << 20)
+    response_cache.init_app(app, settings.answer_cache_mb << 20, BUILT_PAGES)
     return app
+
+
+# Blueprints whose pages are computed from the build alone (not /healthz, the catalogue's pages, downloads
+# or static files): their answers are kept per build in front of Flask (webapp.response_cache).
+BUILT_PAGES = ("explorer", "linked_data", "networks", "atlas", "compare", "timeline")
 
 
 def register_blueprints(app: Flask) -> None:

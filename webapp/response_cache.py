@@ -93,7 +93,18 @@ class ResponseCache:
                 environ.get("QUERY_STRING", ""), body, *(environ.get(name) for name in KEY_HEADERS))
 
 
-def init_app(app: Flask, max_bytes: int) -> None:
-    """Put the cache in front of the app's WSGI callable (after every extension is registered)."""
-    if max_bytes > 0:
-        app.wsgi_app = ResponseCache(app, max_bytes)  # type: ignore[method-assign]
+def init_app(app: Flask, max_bytes: int, built_pages: tuple[str, ...] = ()) -> None:
+    """Put the cache in front of the app's WSGI callable (after every extension is registered).
+
+    `built_pages`: blueprints whose every 200 answer to a GET is a function of the build and the request key.
+    """
+    if max_bytes <= 0:
+        return
+
+    @app.after_request
+    def keep_built_pages(response):
+        if response.status_code == 200 and request.method == "GET" and request.blueprint in built_pages:
+            keep_for_build()
+        return response
+
+    app.wsgi_app = ResponseCache(app, max_bytes)  # type: ignore[method-assign]
