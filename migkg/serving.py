@@ -15,7 +15,8 @@ WORKER_TIMEOUT = 60  # seconds a gunicorn worker may stay silent before it is re
 KEEPALIVE = 5
 
 
-def gunicorn_command(host: str, port: int, workers: int, access_log: bool = True) -> list[str]:
+def gunicorn_command(host: str, port: int, workers: int, access_log: bool = True,
+                     application: str = "webapp.wsgi:app") -> list[str]:
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     command = [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",
                "--worker-class", WORKER_CLASS, "--worker-connections", str(WORKER_CONNECTIONS),
@@ -23,4 +24,4 @@ def gunicorn_command(host: str, port: int, workers: int, access_log: bool = True
                "--limit-request-line", "8190", "--limit-request-fields", "100"]
     if access_log:
         command += ["--access-logfile", "-"]
-    return command + ["webapp.wsgi:app"]
+    return command + [application]
