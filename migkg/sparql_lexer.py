@@ -50,7 +50,9 @@ _BNODE = re.compile(rf"_:[{_PN_CHARS}.]*")
 _WORD = re.compile(rf"[{_PN_CHARS_BASE}_][{_PN_CHARS_BASE}_0-9]*")
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LANGTAG = re.compile(r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*")
-_OPERATORS = ("&&", "||", "!=", "<=", ">=", "^^")
+_OPERATORS = frozenset(("&&", "||", "!=", "<=", ">=", "^^"))
+# Characters that only ever start punctuation (no variable, blank node, name, number or tag starts so).
+_PUNCTUATION = frozenset("{}()[],;*=!|&^/")
 
 # Keywords after which "(" opens an expression rather than an RDF collection.
 _EXPRESSION_OPENERS = {"FILTER", "BIND", "HAVING", "BY", "ASC", "DESC", "IN", "EXISTS"}
@@ -111,12 +113,14 @@ def tokenize(text: str) -> list[Token]:
             else:
                 kind, end = "punct", position + (2 if text.startswith("<=", position) else 1)
         else:
-            match = terminal(text, position)
-            if match is not None and (match.lastgroup != "pname" or ":" in match.group()):
+            match = None if char in _PUNCTUATION else terminal(text, position)
+            if match is not None:
                 kind, end = match.lastgroup, match.end()
             else:
                 kind = "punct"
-                operator = next((op for op in _OPERATORS if text.startswith(op, position)), char)
+                operator = text[position:position + 2]
+                if operator not in _OPERATORS:
+                    operator = char
                 end = position + len(operator)
                 if operator == "(":
                     expression = (bool(stack) and stack[-1] == "(e") or in_conditions or previous is not None and (
