@@ -39,7 +39,7 @@ from migkg.catalogue import bind_parameters, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import sparql_prologue  # noqa: E402
 from migkg.publish import publish  # noqa: E402
-from migkg.serving import gunicorn_command  # noqa: E402
+from migkg.serving import server_command  # noqa: E402
 from migkg.store import current_build  # noqa: E402
 
 ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
@@ -190,14 +190,14 @@ def start_migkg(store_path: Path, stack: ExitStack) -> Target:
 
 
 def start_static_floor(stack: ExitStack) -> Target:
-    """gunicorn with the arguments `migkg serve` uses, serving one fixed answer."""
+    """granian with the arguments `migkg serve` uses, serving one fixed answer."""
     port = peers.free_port()
-    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, 2, application="static_floor:app"),
+    process = subprocess.Popen(server_command("127.0.0.1", port, 2, application="static_floor:app"),
                                cwd=ROOT / "benchmarks", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stack.callback(peers._stop, process)
     url = f"http://127.0.0.1:{port}/sparql"
     wait_http(url, process)
-    return Target("static floor (gunicorn+Flask)", url, process.pid)
+    return Target("static floor (granian+Flask)", url, process.pid)
 
 
 def _serve_in_process(kind: str, store_dir: str, pipe) -> None:

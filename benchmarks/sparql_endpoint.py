@@ -1,4 +1,4 @@
-"""Benchmark /sparql: the example queries over HTTP (gunicorn, 1 and 8 clients) against rdflib in memory and
+"""Benchmark /sparql: the example queries over HTTP (granian as `migkg serve` runs it, 1 and 8 clients) against rdflib in memory and
 raw in-process pyoxigraph (the floor), on the real data and on a generated graph of about a million triples.
 
     .venv/bin/python benchmarks/sparql_endpoint.py [--seconds 1] [--requests 100] [--synthetic 1000000]
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from migkg.catalogue import execute, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import ID, MIG, ORG, PREFIXES, RDF, RDFS, SOURCE, STATE, INFERRED_GRAPH  # noqa: E402
+from migkg.serving import server_command  # noqa: E402
 from migkg.store import open_read_only, publish  # noqa: E402
 
 ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
@@ -116,21 +117,19 @@ def start_server(store_path: Path, workers: int) -> tuple[subprocess.Popen, str]
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = dict(os.environ, MIGKG_STORE=str(store_path))
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen([gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-                               "webapp.wsgi:app"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(server_command("127.0.0.1", port, workers, access_log=False), env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/sparql"
     for _ in range(300):
         try:
-            # One query per gunicorn worker would be ideal to warm the pools; a few cover both in practice.
+            # One query per server worker would be ideal to warm the pools; a few cover both in practice.
             for _ in range(workers * 2):
                 requests.get(url, params={"query": "ASK {}"}, timeout=60)
             return server, url
         except requests.ConnectionError:
             time.sleep(0.1)
     server.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError("the server did not start")
 
 
 def http_call(url: str, example: Example):
@@ -306,16 +305,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="time budget of one measurement")
     parser.add_argument("--requests", type=int, default=100, help="most requests in one measurement")
     parser.add_argument("--synthetic", type=int, default=1_000_000, help="quads in the generated graph (0: skip)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (as `migkg serve`)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (as `migkg serve`)")
     parser.add_argument("--rdflib-repetitions", type=int, default=5)
     parser.add_argument("--rdflib-budget", type=float, default=20.0, help="seconds rdflib may spend on one query")
     parser.add_argument("--skip-real", action="store_true", help="only the generated graph")
     args = parser.parse_args()
-    # A terminated benchmark still stops its gunicorn (the `finally` in run_dataset).
+    # A terminated benchmark still stops its server (the `finally` in run_dataset).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     settings = Settings()
     queries = examples(settings)
-    print(f"{os.cpu_count()} CPUs; {args.workers} gunicorn workers with {settings.query_workers} query processes "
+    print(f"{os.cpu_count()} CPUs; {args.workers} server workers with {settings.query_workers} query processes "
           f"each; measurements bounded by {args.requests} requests / {args.seconds:g} s")
     if not args.skip_real:
         run_dataset("real data", settings.store_path, queries, args)

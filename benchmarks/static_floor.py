@@ -1,4 +1,4 @@
-"""The static-response floor of migkg's web stack: the same gunicorn and Flask, one fixed SPARQL JSON answer."""
+"""The static-response floor of migkg's web stack: the same granian command line and Flask, one fixed SPARQL JSON answer."""
 
 from flask import Flask, Response
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/workers.py [--seconds 5] [--configurations 1x2,2x1,2x2,3x1,4x1]
 
-A configuration WxQ is W gunicorn workers (`--workers`) with Q query worker processes each
+A configuration WxQ is W web server workers (`--workers`) with Q query worker processes each
 (MIGKG_QUERY_WORKERS). Each is driven with wrk by the peer benchmark's three mixes (repeated
 lookups, repeated example queries, cold examples with random parameters) at 1 and 8 clients; the
 report is one Markdown table of requests/s. The example mix is measured after a warm-up pass,

@@ -18,7 +18,7 @@ from .catalogue import QueryInputError, load_catalogue, read_query
 from .config import Settings
 from .export import FORMATS as EXPORT_FORMATS
 from .namespaces import PREFIXES
-from .serving import gunicorn_command
+from .serving import server_command
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_STORE = 1, 2, 3
 
@@ -291,7 +291,7 @@ def cmd_serve(args) -> int:
                                      "--host", args.host, "--port", str(args.port)], env)
     _say(f"migkg explorer: http://{args.host}:{args.port}/  (SPARQL endpoint: http://{args.host}:{args.port}/sparql)"
          f"  backend: {settings.backend_spec}")
-    command = gunicorn_command(args.host, args.port, args.workers)
+    command = server_command(args.host, args.port, args.workers)
     os.execvpe(command[0], command, env)
     return 0
 
@@ -334,11 +334,11 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--graph-store", metavar="URL", help="its Graph Store Protocol endpoint, if not the same")
     publish.set_defaults(func=cmd_publish)
 
-    serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (gunicorn)")
+    serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
     serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("MIGKG_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("MIGKG_WORKERS", "2")))
-    serve.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    serve.add_argument("--dev", action="store_true", help="Flask's development server instead of granian")
     serve.set_defaults(func=cmd_serve)
     return main
 

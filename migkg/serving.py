@@ -1,4 +1,4 @@
-"""How `migkg serve` runs the web app in production: the gunicorn command line, in one place (CLI and tests)."""
+"""How `migkg serve` runs the web app in production: the granian command line, in one place (CLI, tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,20 @@ import shutil
 import sys
 from pathlib import Path
 
-# gevent workers: each connection is a greenlet, so clients that send their request slowly (or hold
-# it open) cost a little memory, not a worker, and everyone else is still answered. The queries
-# themselves run in separate worker processes (migkg.engines.query_pool), never in the event loop.
-WORKER_CLASS = "gevent"
-WORKER_CONNECTIONS = 1000
-WORKER_TIMEOUT = 60  # seconds a gunicorn worker may stay silent before it is replaced
-KEEPALIVE = 5
+# granian reads requests and writes responses in Rust (tokio): a client that sends its request slowly,
+# or holds its connection open, costs a task there, not a Python thread. The app runs in a pool of
+# threads per worker process; the queries themselves run in separate query processes
+# (migkg.engines.query_pool), so a thread waiting on one holds no lock and little memory.
+BLOCKING_THREADS = 32  # per worker: requests being answered at once (the rest wait in the Rust queue)
+HEADER_READ_TIMEOUT_MS = 30_000  # a request whose head has not arrived by then is dropped
+KILL_TIMEOUT = 10  # seconds a stopping worker gets to finish its requests
 
 
-def gunicorn_command(host: str, port: int, workers: int, access_log: bool = True,
-                     application: str = "webapp.wsgi:app") -> list[str]:
-    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",
-               "--worker-class", WORKER_CLASS, "--worker-connections", str(WORKER_CONNECTIONS),
-               "--timeout", str(WORKER_TIMEOUT), "--keep-alive", str(KEEPALIVE),
-               "--limit-request-line", "8190", "--limit-request-fields", "100"]
-    if access_log:
-        command += ["--access-logfile", "-"]
-    return command + [application]
+def server_command(host: str, port: int, workers: int, access_log: bool = True,
+                   application: str = "webapp.wsgi:app") -> list[str]:
+    granian = shutil.which("granian") or str(Path(sys.executable).with_name("granian"))
+    return [granian, "--interface", "wsgi", "--host", host, "--port", str(port), "--workers", str(workers),
+            "--blocking-threads", str(BLOCKING_THREADS), "--http", "1", "--no-ws",
+            "--http1-header-read-timeout", str(HEADER_READ_TIMEOUT_MS), "--respawn-failed-workers",
+            "--workers-kill-timeout", str(KILL_TIMEOUT), "--access-log" if access_log else "--no-access-log",
+            application]

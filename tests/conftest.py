@@ -1,4 +1,4 @@
-"""Shared fixtures: a store built from the real ontology and data, the Flask app over it, a gunicorn server."""
+"""Shared fixtures: a store built from the real ontology and data, the Flask app over it, the production server."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def live_server(settings):
-    """The app under gunicorn (the production server) on a loopback port; yields its base URL."""
+    """The app under the production server (granian, as `migkg serve` runs it) on a loopback port; yields its base URL."""
     with serving({"MIGKG_STORE": str(settings.store_path)}) as server:
         yield server.base
 

@@ -1,4 +1,4 @@
-"""The test suites' one way to run the app under gunicorn as `migkg serve` does, and wait until it answers."""
+"""The test suites' one way to run the app under the production server (granian) as `migkg serve` does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Iterator
 import requests
 
 from migkg.config import PROJECT_ROOT
-from migkg.serving import gunicorn_command
+from migkg.serving import server_command
 
 
 def free_port() -> int:
@@ -27,16 +27,16 @@ class Server:
 
 
 def start(env: dict[str, str], workers: int = 2, timeout: float = 60) -> Server:
-    """gunicorn on a free loopback port with `env` added to this environment; returns once /healthz answers 200."""
+    """The server on a free loopback port with `env` added to this environment; returns once /healthz answers 200."""
     port = free_port()
-    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, workers, access_log=False),
+    process = subprocess.Popen(server_command("127.0.0.1", port, workers, access_log=False),
                                env=dict(os.environ, **env), cwd=PROJECT_ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("gunicorn exited: " + process.stderr.read().decode(errors="replace")[-2000:])
+            raise RuntimeError("the server exited: " + process.stderr.read().decode(errors="replace")[-2000:])
         try:
             if requests.get(base + "/healthz", timeout=5).status_code == 200:
                 return Server(process, base, port)
@@ -44,7 +44,7 @@ def start(env: dict[str, str], workers: int = 2, timeout: float = 60) -> Server:
             pass
         time.sleep(0.2)
     stop(process)
-    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:g} s")
+    raise RuntimeError(f"the server did not answer /healthz within {timeout:g} s")
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,7 +9,9 @@ import pytest
 import requests
 
 from migkg.build import build
-from migkg.config import PROJECT_ROOT, Settings
+from migkg.config import Settings
+
+from . import serving
 
 pytestmark = pytest.mark.browser
 
@@ -123,30 +119,12 @@ def test_follow_a_link_from_a_state_to_a_process(live_server, watched):
 
 @pytest.fixture(scope="module")
 def xss_server(tmp_path_factory):
-    """gunicorn over a store built from the real ontology and the XSS fixture data only."""
+    """The production server over a store built from the real ontology and the XSS fixture data only."""
     root = tmp_path_factory.mktemp("xss-store")
     settings = Settings().with_changes(data_dir=XSS_DATA, store_path=root / "store")
     build(settings, dl_check=False)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    process = subprocess.Popen([gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "webapp.wsgi:app"],
-                               env=dict(os.environ, MIGKG_STORE=str(settings.store_path)), cwd=PROJECT_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        process.terminate()
-        pytest.fail("gunicorn over the XSS store did not start")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with serving.serving({"MIGKG_STORE": str(settings.store_path)}, workers=1) as server:
+        yield server.base
 
 
 XSS_PAGES = ["/id/xss-process", "/id/state/THA", "/id/rcm", "/source/xss-fixture", "/search?q=alert",

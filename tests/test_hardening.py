@@ -205,7 +205,7 @@ def test_concurrent_cold_downloads_all_succeed(live_server):
 
 @pytest.fixture()
 def lean_server(settings):
-    """gunicorn as `migkg serve` runs it, with a low per-query memory cap so a hungry query meets it quickly."""
+    """The server as `migkg serve` runs it, with a low per-query memory cap so a hungry query meets it quickly."""
     with serving({"MIGKG_STORE": str(settings.store_path), "MIGKG_BACKEND": "", "MIGKG_QUERY_MEMORY_MB": "1200",
                   "MIGKG_QUERY_TIMEOUT": "20"}) as server:
         yield server.base, server.port, server.process

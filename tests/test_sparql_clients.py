@@ -1,4 +1,4 @@
-"""Real clients work unchanged against /sparql under gunicorn: SPARQLWrapper, rdflib's SPARQLStore, curl-style
+"""Real clients work unchanged against /sparql under the production server: SPARQLWrapper, rdflib's SPARQLStore, curl-style
 requests, and a browser driving the query editor."""
 
 from __future__ import annotations

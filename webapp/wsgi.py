@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn webapp.wsgi:app` (configured by MIGKG_* environment variables)."""
+"""WSGI entry point: `granian --interface wsgi webapp.wsgi:app` (or any WSGI server; configured by MIGKG_* variables)."""
 
 from . import create_app
 

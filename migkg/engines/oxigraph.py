@@ -60,7 +60,7 @@ class EmbeddedBackend(Backend):
         return EmbeddedSnapshot(self, directory, build)
 
     def pool(self):
-        """This process's worker pool, started on first use (after gunicorn has forked the process)."""
+        """This process's worker pool, started on first use (in the web server's worker process)."""
         from .query_pool import QueryPool
 
         pool = self._pool

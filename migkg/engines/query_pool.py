@@ -207,9 +207,9 @@ class QueryPool:
 
     def _spawn(self) -> _Worker:
         # A plain subprocess rather than multiprocessing's spawn, which re-imports the parent's
-        # __main__ (gunicorn's or pytest's script, or nothing importable at all).
+        # __main__ (the web server's or pytest's script, or nothing importable at all).
         ours, theirs = socket.socketpair()
-        # Under gevent the pair's descriptors are non-blocking; Connection expects blocking ones on both
+        # Under some servers (gevent) the pair's descriptors are non-blocking; Connection expects blocking ones on both
         # ends (the web side only reads after poll() says the answer is there).
         os.set_blocking(ours.fileno(), True)
         os.set_blocking(theirs.fileno(), True)
