@@ -18,6 +18,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,6 +185,33 @@ class AnswerCache(BuildCache):
         super().put(build_id, task, answer, len(answer.body) + len(task.query) + 200)
 
 
+class QueryQueue:
+    """How many queries of this process may be at the engine at once (running or waiting for a worker).
+
+    The web server answers each request in one of a fixed number of threads. Without a bound, a flood of
+    slow queries would hold every thread until the time limit, and a request the caches could answer at
+    once would wait behind them; past the bound a query is refused at once with a 503 and Retry-After.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def place(self):
+        with self._lock:
+            if self._count >= self.limit:
+                raise BackendUnavailable(f"{self._count} queries are already with the query engine of this "
+                                         "server process; try again shortly.")
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+
+
 GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset
 
 
@@ -213,6 +241,7 @@ class Snapshot(ABC):
     limits: Limits
     base_iri: str | None = None
     answers: AnswerCache | None = None
+    in_flight: QueryQueue | None = None
 
     @abstractmethod
     def run(self, task: QueryTask) -> Answer:
@@ -241,13 +270,18 @@ class Snapshot(ABC):
             graph_media_type=graph_format.media_type if graph_format else None,
             max_rows=self.limits.max_rows if max_rows is None else max_rows,
             max_bytes=self.limits.max_bytes, require_graph=require_graph, base_iri=self.base_iri)
-        if self.answers is None:
-            return self.run(task)
-        answer = self.answers.get(self.build.id, task)
+        answer = self.answers.get(self.build.id, task) if self.answers is not None else None
         if answer is None:
-            answer = self.run(task)
-            self.answers.put(self.build.id, task, answer)
+            answer = self._run_in_turn(task)
+            if self.answers is not None:
+                self.answers.put(self.build.id, task, answer)
         return answer
+
+    def _run_in_turn(self, task: QueryTask) -> Answer:
+        if self.in_flight is None:
+            return self.run(task)
+        with self.in_flight.place():
+            return self.run(task)
 
     def select(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None) -> QuerySolutions:
         answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS,
@@ -284,6 +318,7 @@ class Backend(ABC):
 
     description: str
     answers: AnswerCache | None = None  # shared by this backend's snapshots
+    in_flight: QueryQueue | None = None  # likewise
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
@@ -293,10 +328,12 @@ class Backend(ABC):
         """Let go of processes and connections; the backend may not be used afterwards."""
 
 
-def open_backend(spec: str, limits: Limits, answer_cache_bytes: int = 0, **options) -> Backend:
+def open_backend(spec: str, limits: Limits, answer_cache_bytes: int = 0, query_queue: int = 0,
+                 **options) -> Backend:
     """The backend a MIGKG_BACKEND value names: `oxigraph:PATH` or `sparql:URL`.
 
-    With `answer_cache_bytes`, answers are kept per build in this process (see AnswerCache).
+    With `answer_cache_bytes`, answers are kept per build in this process (see AnswerCache); with
+    `query_queue`, at most that many of its queries are at the engine at once (see QueryQueue).
     """
     kind, _, target = spec.partition(":")
     backend: Backend | None = None
@@ -311,6 +348,8 @@ def open_backend(spec: str, limits: Limits, answer_cache_bytes: int = 0, **optio
     if backend is not None:
         if answer_cache_bytes > 0:
             backend.answers = AnswerCache(answer_cache_bytes)
+        if query_queue > 0:
+            backend.in_flight = QueryQueue(query_queue)
         return backend
     raise BackendConfigError(
         f"MIGKG_BACKEND={spec!r} is not a backend migkg knows. Write `oxigraph:PATH` for the embedded store "

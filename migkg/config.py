@@ -42,6 +42,9 @@ class Settings:
     query_workers: int = int(os.environ.get("MIGKG_QUERY_WORKERS", "2"))
     query_memory_mb: int = int(os.environ.get("MIGKG_QUERY_MEMORY_MB", "1536"))
     answer_cache_mb: int = int(os.environ.get("MIGKG_ANSWER_CACHE_MB", "64"))  # per web worker; 0: none
+    # Queries of one web worker at the engine at once (running or waiting); more get a 503 at once, so a
+    # flood of slow queries never takes every server thread (migkg.serving.BLOCKING_THREADS) from the caches.
+    query_queue: int = int(os.environ.get("MIGKG_QUERY_QUEUE", "32"))
     cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))
 
     @property
@@ -71,7 +74,8 @@ class Settings:
         if os.environ.get("MIGKG_SPARQL_USER"):
             auth = (os.environ["MIGKG_SPARQL_USER"], os.environ.get("MIGKG_SPARQL_PASSWORD", ""))
         return open_backend(self.backend_spec, self.limits, workers=self.query_workers, base_iri=self.resource_base,
-                            cache_dir=self.cache_dir, auth=auth, answer_cache_bytes=self.answer_cache_mb << 20)
+                            cache_dir=self.cache_dir, auth=auth, answer_cache_bytes=self.answer_cache_mb << 20,
+                            query_queue=self.query_queue)
 
     @property
     def shapes_file(self) -> Path:

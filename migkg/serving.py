@@ -10,7 +10,9 @@ from pathlib import Path
 # or holds its connection open, costs a task there, not a Python thread. The app runs in a pool of
 # threads per worker process; the queries themselves run in separate query processes
 # (migkg.engines.query_pool), so a thread waiting on one holds no lock and little memory.
-BLOCKING_THREADS = 32  # per worker: requests being answered at once (the rest wait in the Rust queue)
+# Per worker: requests being answered at once (the rest wait in the Rust queue). At most MIGKG_QUERY_QUEUE
+# (32) of them wait for the engine, so the others stay free for answers the caches hold.
+BLOCKING_THREADS = 64
 HEADER_READ_TIMEOUT_MS = 30_000  # a request whose head has not arrived by then is dropped
 KILL_TIMEOUT = 10  # seconds a stopping worker gets to finish its requests
 

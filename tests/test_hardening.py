@@ -269,3 +269,69 @@ def test_slow_clients_and_a_hungry_query_do_not_stop_others(lean_server):
         for connection in slow:
             connection.close()
     assert requests.get(base + "/healthz", timeout=10).status_code == 200
+
+
+# ------------------------------------------------------------------------ a flood of slow queries
+
+
+def test_the_query_queue_refuses_past_its_bound_and_frees_its_places():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from migkg.backend import BackendUnavailable, QueryQueue
+
+    queue, release, entered = QueryQueue(3), threading.Event(), threading.Semaphore(0)
+
+    def occupy():
+        with queue.place():
+            entered.release()
+            release.wait(10)
+
+    with ThreadPoolExecutor(3) as pool:
+        held = [pool.submit(occupy) for _ in range(3)]
+        for _ in range(3):
+            assert entered.acquire(timeout=10)
+        with pytest.raises(BackendUnavailable, match="already with the query engine"):
+            with queue.place():
+                pass
+        release.set()
+        for future in held:
+            future.result(10)
+    with queue.place():  # every place was given back, failures included
+        pass
+
+
+FLOOD = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # {}"
+
+
+def test_a_flood_of_slow_queries_leaves_cached_answers_served(settings):
+    """More slow queries than the server has threads: the excess is refused at once (503), cached answers
+    keep coming, the slow ones end at the time limit (422), and the server is whole afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"MIGKG_STORE": str(settings.store_path), "MIGKG_BACKEND": "", "MIGKG_QUERY_TIMEOUT": "5",
+           "MIGKG_QUERY_QUEUE": "8"}
+    with serving(env, workers=1) as server:
+        lookup = {"query": "ASK { id:colombo-process ?p ?o }"}
+        assert requests.get(server.base + "/sparql", params=lookup, headers=JSON, timeout=10).status_code == 200
+
+        def slow(number: int) -> int:
+            return requests.get(server.base + "/sparql", params={"query": FLOOD.replace("{}", str(number))},
+                                headers=JSON, timeout=60).status_code
+
+        with ThreadPoolExecutor(100) as pool:
+            flood = [pool.submit(slow, number) for number in range(100)]
+            time.sleep(0.5)
+            waits = []
+            for _ in range(5):
+                started = time.perf_counter()
+                response = requests.get(server.base + "/sparql", params=lookup, headers=JSON, timeout=30)
+                assert response.status_code == 200 and response.json()["boolean"] is True
+                waits.append(time.perf_counter() - started)
+            statuses = [future.result() for future in flood]
+        assert set(statuses) <= {422, 503} and statuses.count(503) >= 80, sorted(statuses)
+        # Answered while the slow queries were still running or queued (5 s each, two at a time); without
+        # the queue's bound every server thread waits for the engine and this takes seconds.
+        print(f"flood test: worst wait for a cached answer {max(waits) * 1000:.0f} ms")
+        assert max(waits) < 2, waits
+        assert requests.get(server.base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers=JSON,
+                            timeout=10).status_code == 200

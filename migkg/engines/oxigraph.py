@@ -85,6 +85,7 @@ class EmbeddedSnapshot(Snapshot):
         self.limits = backend.limits
         self.base_iri = backend.base_iri
         self.answers = backend.answers
+        self.in_flight = backend.in_flight
 
     def run(self, task: QueryTask) -> Answer:
         return self.backend.pool().run(str(self.directory), task)

@@ -140,6 +140,7 @@ class RemoteSnapshot(Snapshot):
         self.limits = backend.limits
         self.base_iri = backend.base_iri
         self.answers = backend.answers
+        self.in_flight = backend.in_flight
 
     def graphs(self) -> list[str]:
         return sorted(self.build.summary.get("graphs", {}))
