@@ -237,6 +237,12 @@ def test_slow_clients_and_a_hungry_query_do_not_stop_others(lean_server):
         connection = socket.create_connection(("127.0.0.1", port))
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         slow.append(connection)
+    for _ in range(200):  # bodies sent a byte at a time, never finished: each holds a server thread
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                           b"Content-Length: 100000\r\n\r\nquery=")
+        slow.append(connection)
+    header_clients = {connection.fileno() for connection in slow[:50]}
     hungry: dict = {}
     thread = threading.Thread(target=lambda: hungry.update(response=requests.get(
         base + "/sparql", params={"query": HUNGRY}, headers=JSON, timeout=60)))
@@ -247,7 +253,7 @@ def test_slow_clients_and_a_hungry_query_do_not_stop_others(lean_server):
         for _ in range(10):
             for connection in slow:
                 try:
-                    connection.sendall(b"X-Slow: 1\r\n")
+                    connection.sendall(b"X-Slow: 1\r\n" if connection.fileno() in header_clients else b"A")
                 except OSError:
                     pass  # the server may drop a client that never finishes its request: that is fine too
             started = time.perf_counter()
