@@ -53,6 +53,7 @@ def build_id(inputs: ParsedInputs) -> str:
 
 def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
     """Everything but writing: parse, add reference data, reason, validate. Raises BuildFailed."""
+    timings: dict[str, float] = {}
     step_started = time.perf_counter()
     try:
         inputs = read_inputs(settings.ontology_dir, settings.data_dir, settings.shapes_file)
@@ -64,6 +65,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         raise BuildFailed(shared)
     reference = list(country_quads())
     bundles = provenance_bundles(inputs.data)
+    timings["parse"] = time.perf_counter() - step_started
     progress(
         f"parse: {len(inputs.files)} files, {len(inputs.ontology)} ontology and {len(inputs.data)} data statements, "
         f"{len(reference)} reference statements ({time.perf_counter() - step_started:.1f}s)"
@@ -79,6 +81,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         inferred, report = materialise(asserted)
     except InconsistentData as error:
         raise BuildFailed(f"reasoning: {error}") from None
+    timings["reason"] = report.seconds
     rules = ", ".join(f"{name}: {count}" for name, count in sorted(report.per_rule.items()))
     progress(f"reason (OWL 2 RL rules): {report.inferred} statements inferred in {report.rounds} rounds "
              f"({report.seconds:.1f}s) [{rules}]")
@@ -89,6 +92,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         shown = "\n  ".join(str(v) for v in violations[:40])
         more = f"\n  … and {len(violations) - 40} more" if len(violations) > 40 else ""
         raise BuildFailed(f"validation: {len(violations)} SHACL violation(s):\n  {shown}{more}")
+    timings["validate"] = time.perf_counter() - step_started
     progress(f"validate (SHACL, {len(inputs.shapes)} shape statements): conforms ({time.perf_counter() - step_started:.1f}s)")
 
     if dl_check:
@@ -97,6 +101,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         except InconsistentData as error:
             raise BuildFailed(f"reasoning: {error}") from None
         report.dl_check, report.dl_seconds = status, seconds
+        timings["check"] = seconds
         progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
     else:
         report.dl_check = "skipped: disabled with --no-dl-check"
@@ -111,6 +116,7 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
                    else str(p) for p in inputs.files],
         "reasoning": {"inferred": report.inferred, "rounds": report.rounds, "rules": report.per_rule,
                       "dl_check": report.dl_check},
+        "timings": {step: round(seconds, 3) for step, seconds in timings.items()},
     }
     return BuildResult(inputs=inputs, quads=quads, manifest=manifest)
 
@@ -142,6 +148,7 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
     except OSError as error:
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
     result.store_directory = str(directory)
+    result.manifest["timings"]["store"] = round(time.perf_counter() - started, 3)
     progress(f"store: wrote {len(result.quads)} statements to {directory} and switched "
              f"{settings.store_path} to it ({time.perf_counter() - started:.1f}s)")
     return result
