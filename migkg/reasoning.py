@@ -17,59 +17,49 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store
+from collections import defaultdict
+from typing import Iterable
 
-from .namespaces import INFERRED_GRAPH, RDF, sparql_prologue
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store
+
+from .namespaces import INFERRED_GRAPH, OWL, RDF, RDFS, XSD, sparql_prologue
 
 LOG = logging.getLogger(__name__)
 
 PROLOGUE = sparql_prologue()
 
-# Generic RL rules over the union of all graphs. Each is a CONSTRUCT of what is not yet known.
-RULES = {
-    "cax-sco (subclass)": """
-        CONSTRUCT { ?x a ?d } WHERE {
-          ?c rdfs:subClassOf ?d . FILTER(isIRI(?d))
-          ?x a ?c . FILTER NOT EXISTS { ?x a ?d } }""",
-    "cax-eqc (equivalent classes)": """
-        CONSTRUCT { ?x a ?d } WHERE {
-          { ?c owl:equivalentClass ?d } UNION { ?d owl:equivalentClass ?c }
-          FILTER(isIRI(?c) && isIRI(?d))
-          ?x a ?c . FILTER NOT EXISTS { ?x a ?d } }""",
-    "prp-spo1 (subproperty)": """
-        CONSTRUCT { ?x ?q ?y } WHERE {
-          ?p rdfs:subPropertyOf ?q . FILTER(isIRI(?q))
-          ?x ?p ?y . FILTER NOT EXISTS { ?x ?q ?y } }""",
-    "prp-inv (inverse)": """
-        CONSTRUCT { ?y ?q ?x } WHERE {
-          { ?p owl:inverseOf ?q } UNION { ?q owl:inverseOf ?p }
-          ?x ?p ?y . FILTER(!isLiteral(?y)) FILTER NOT EXISTS { ?y ?q ?x } }""",
-    "prp-symp (symmetric)": """
-        CONSTRUCT { ?y ?p ?x } WHERE {
-          ?p a owl:SymmetricProperty . ?x ?p ?y . FILTER NOT EXISTS { ?y ?p ?x } }""",
-    "prp-trp (transitive)": """
-        CONSTRUCT { ?x ?p ?z } WHERE {
-          ?p a owl:TransitiveProperty . ?x ?p ?y . ?y ?p ?z . FILTER NOT EXISTS { ?x ?p ?z } }""",
-    "prp-dom (domain)": """
-        CONSTRUCT { ?x a ?c } WHERE {
-          ?p rdfs:domain ?c . FILTER(isIRI(?c))
-          ?x ?p ?y . FILTER NOT EXISTS { ?x a ?c } }""",
-    "prp-rng (range)": """
-        CONSTRUCT { ?y a ?c } WHERE {
-          ?p rdfs:range ?c . FILTER(isIRI(?c) && !STRSTARTS(STR(?c), STR(xsd:)) && ?c != rdfs:Literal)
-          ?x ?p ?y . FILTER(!isLiteral(?y)) FILTER NOT EXISTS { ?y a ?c } }""",
-    "cls-hv2 (hasValue to class)": """
-        CONSTRUCT { ?x a ?c } WHERE {
-          ?c owl:equivalentClass ?r . ?r owl:hasValue ?v ; owl:onProperty ?p . FILTER(isIRI(?c))
-          ?x ?p ?v . FILTER NOT EXISTS { ?x a ?c } }""",
-    "cls-hv1 (class to hasValue)": """
-        CONSTRUCT { ?x ?p ?v } WHERE {
-          ?c owl:equivalentClass ?r . ?r owl:hasValue ?v ; owl:onProperty ?p . FILTER(isIRI(?c))
-          ?x a ?c . FILTER NOT EXISTS { ?x ?p ?v } }""",
-    "hasSelf (class to self-link)": """
-        CONSTRUCT { ?x ?p ?x } WHERE {
-          ?c owl:equivalentClass ?r . ?r owl:hasSelf ?self ; owl:onProperty ?p . FILTER(?self = true)
-          ?x a ?c . FILTER NOT EXISTS { ?x ?p ?x } }""",
+# The OWL 2 RL rules applied (names as in the OWL 2 RL profile, section 4.3), each read generically from the
+# axioms in the statements, so a new axiom needs no code:
+#   cax-sco  x a c, c rdfs:subClassOf d (d an IRI)                      → x a d
+#   cax-eqc  x a c, c owl:equivalentClass d or d owl:equivalentClass c  → x a d   (c and d IRIs)
+#   prp-spo1 x p y, p rdfs:subPropertyOf q (q an IRI)                    → x q y
+#   prp-inv  x p y, p owl:inverseOf q or q owl:inverseOf p (y no literal) → y q x
+#   prp-symp x p y, p a owl:SymmetricProperty                          → y p x
+#   prp-trp  x p y, y p z, p a owl:TransitiveProperty                  → x p z
+#   prp-dom  x p y, p rdfs:domain c (c an IRI)                          → x a c
+#   prp-rng  x p y, p rdfs:range c (c an IRI class, y no literal)        → y a c
+#   cls-hv2  x p v, c owl:equivalentClass [owl:hasValue v; owl:onProperty p] (c an IRI) → x a c
+#   cls-hv1  x a c, the same axiom                                      → x p v
+#   hasSelf  x a c, c owl:equivalentClass [owl:hasSelf true; owl:onProperty p]         → x p x
+#   prp-spo2 x p1 y1, y1 p2 y2 … yn-1 pn z, p owl:propertyChainAxiom (p1 … pn)         → x p z
+# A conclusion is kept only as a statement about IRIs (no blank node as subject or object, no literal as
+# subject); a conclusion already stated in any graph is not repeated in the inferred graph.
+_TYPE, _SUBCLASS, _SUBPROPERTY = NamedNode(RDF + "type"), NamedNode(RDFS + "subClassOf"), NamedNode(RDFS + "subPropertyOf")
+_DOMAIN, _RANGE, _LITERAL = NamedNode(RDFS + "domain"), NamedNode(RDFS + "range"), NamedNode(RDFS + "Literal")
+_EQUIVALENT, _INVERSE = NamedNode(OWL + "equivalentClass"), NamedNode(OWL + "inverseOf")
+_SYMMETRIC, _TRANSITIVE = NamedNode(OWL + "SymmetricProperty"), NamedNode(OWL + "TransitiveProperty")
+_HAS_VALUE, _HAS_SELF, _ON_PROPERTY = NamedNode(OWL + "hasValue"), NamedNode(OWL + "hasSelf"), NamedNode(OWL + "onProperty")
+_CHAIN, _FIRST, _REST, _NIL = (NamedNode(OWL + "propertyChainAxiom"), NamedNode(RDF + "first"), NamedNode(RDF + "rest"),
+                               NamedNode(RDF + "nil"))
+_BOOLEAN = NamedNode(XSD + "boolean")
+# The predicates of axioms (rdf:type only with owl:SymmetricProperty / owl:TransitiveProperty as object).
+_SCHEMA_PREDICATES = {_TYPE, _SUBCLASS, _SUBPROPERTY, _DOMAIN, _RANGE, _EQUIVALENT, _INVERSE, _HAS_VALUE, _HAS_SELF,
+                      _ON_PROPERTY, _CHAIN, _FIRST, _REST}
+RULE_NAMES = {
+    "cax-sco": "cax-sco (subclass)", "cax-eqc": "cax-eqc (equivalent classes)", "prp-spo1": "prp-spo1 (subproperty)",
+    "prp-inv": "prp-inv (inverse)", "prp-symp": "prp-symp (symmetric)", "prp-trp": "prp-trp (transitive)",
+    "prp-dom": "prp-dom (domain)", "prp-rng": "prp-rng (range)", "cls-hv2": "cls-hv2 (hasValue to class)",
+    "cls-hv1": "cls-hv1 (class to hasValue)", "hasSelf": "hasSelf (class to self-link)",
 }
 
 DISJOINT_CHECK = """
@@ -104,74 +94,194 @@ class ReasoningReport:
     dl_seconds: float = 0.0
 
 
-def _chain_rules(store: Store) -> dict[str, str]:
-    """One CONSTRUCT per owl:propertyChainAxiom, as a SPARQL sequence path (prp-spo2)."""
-    rules = {}
-    chains = store.query(
-        PROLOGUE + "SELECT ?p ?list WHERE { GRAPH ?g { ?p owl:propertyChainAxiom ?list } }",
-    )
-    for row in chains:
-        steps = _rdf_list(store, row["list"])
-        if not steps or not all(isinstance(step, NamedNode) for step in steps):
-            continue
-        path = "/".join(str(step) for step in steps)  # NamedNode str() is the escaped <iri> form
-        rules[f"prp-spo2 (chain to {row['p'].value.split('#')[-1]})"] = (
-            f"CONSTRUCT {{ ?x {row['p']} ?z }} WHERE {{ ?x {path} ?z . FILTER NOT EXISTS {{ ?x {row['p']} ?z }} }}"
-        )
-    return rules
+class _Axioms:
+    """The schema side of every rule, read from the statements (any graph): what each rule joins data with."""
+
+    def __init__(self, triples: Iterable[tuple]):
+        by_predicate: dict[NamedNode, list[tuple]] = defaultdict(list)
+        for s, p, o in triples:
+            if p in _SCHEMA_PREDICATES and (p != _TYPE or o in (_SYMMETRIC, _TRANSITIVE)):
+                by_predicate[p].append((s, o))
+        pairs = lambda p: by_predicate.get(p, ())  # noqa: E731
+
+        self.superclasses = _index((c, d) for c, d in pairs(_SUBCLASS) if isinstance(d, NamedNode))
+        equivalent = [(c, d) for c, d in pairs(_EQUIVALENT) if isinstance(c, NamedNode) and isinstance(d, NamedNode)]
+        self.equivalents = _index(equivalent + [(d, c) for c, d in equivalent])
+        self.superproperties = _index((p, q) for p, q in pairs(_SUBPROPERTY) if isinstance(q, NamedNode))
+        inverse = list(pairs(_INVERSE))
+        self.inverses = _index(inverse + [(q, p) for p, q in inverse])
+        self.symmetric = {s for s, o in pairs(_TYPE) if o == _SYMMETRIC}
+        self.transitive = {s for s, o in pairs(_TYPE) if o == _TRANSITIVE}
+        self.domains = _index((p, c) for p, c in pairs(_DOMAIN) if isinstance(c, NamedNode))
+        self.ranges = _index((p, c) for p, c in pairs(_RANGE) if isinstance(c, NamedNode)
+                             and not c.value.startswith(XSD) and c != _LITERAL)
+        has_value, on_property, has_self = _index(pairs(_HAS_VALUE)), _index(pairs(_ON_PROPERTY)), _index(pairs(_HAS_SELF))
+        self.values_of_class: dict = defaultdict(set)  # cls-hv1: c → {(p, v)}
+        self.classes_of_value: dict = defaultdict(set)  # cls-hv2: (p, v) → {c}
+        self.self_links: dict = defaultdict(set)  # hasSelf: c → {p}
+        for c, r in pairs(_EQUIVALENT):
+            for p in on_property.get(r, ()):
+                if isinstance(c, NamedNode):
+                    for v in has_value.get(r, ()):
+                        self.values_of_class[c].add((p, v))
+                        self.classes_of_value[(p, v)].add(c)
+                if any(_is_true(t) for t in has_self.get(r, ())):
+                    self.self_links[c].add(p)
+        # The properties whose statements hasSelf rolifies: technical, kept out of the published graph.
+        self.technical = set(on_property_of(has_self, on_property))
+        first, rest = _index(pairs(_FIRST)), _index(pairs(_REST))
+        self.chains: list[tuple[NamedNode, list[NamedNode]]] = []
+        for p, head in pairs(_CHAIN):
+            steps = _rdf_list(head, first, rest)
+            if isinstance(p, NamedNode) and steps and all(isinstance(step, NamedNode) for step in steps):
+                self.chains.append((p, steps))
+        # Statements whose predicate a join rule reads from both ends are indexed by subject and by object.
+        self.joined = set(self.transitive) | {step for _, steps in self.chains for step in steps}
+        self.signature = frozenset((p, frozenset(pairs)) for p, pairs in by_predicate.items())
 
 
-def _rdf_list(store: Store, head) -> list:
-    items = []
-    first, rest, nil = NamedNode(RDF + "first"), NamedNode(RDF + "rest"), NamedNode(RDF + "nil")
-    node = head
-    while node != nil and len(items) < 100:
-        firsts = list(store.quads_for_pattern(node, first, None))
-        rests = list(store.quads_for_pattern(node, rest, None))
-        if not firsts or not rests:
+def on_property_of(has_self: dict, on_property: dict):
+    for r in has_self:
+        yield from on_property.get(r, ())
+
+
+def _index(pairs: Iterable[tuple]) -> dict:
+    index: dict = defaultdict(set)
+    for key, value in pairs:
+        index[key].add(value)
+    return index
+
+
+def _is_true(term) -> bool:
+    """SPARQL `?t = true`: an xsd:boolean literal whose value is true."""
+    return isinstance(term, Literal) and term.datatype == _BOOLEAN and term.value in ("true", "1")
+
+
+def _rdf_list(head, first: dict, rest: dict) -> list:
+    """The members of a well-formed RDF list (at most 100), or [] when it is not one."""
+    items, node = [], head
+    while node != _NIL and len(items) < 100:
+        if not first.get(node) or not rest.get(node):
             return []
-        items.append(firsts[0].object)
-        node = rests[0].object
+        items.append(min(first[node], key=str))
+        node = min(rest[node], key=str)
     return items
 
 
-def _self_link_properties(store: Store) -> set[NamedNode]:
-    """Properties used only to rolify memberships (hasSelf); their x p x links are kept out of the output."""
-    rows = store.query(PROLOGUE + "SELECT DISTINCT ?p WHERE { GRAPH ?g { ?r owl:hasSelf ?t ; owl:onProperty ?p } }")
-    return {row["p"] for row in rows}
+def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Quad], ReasoningReport]:
+    """Apply the RL rules to a fixpoint; return the new statements (in the inferred graph) and a report.
 
-
-def materialise(quads: list[Quad]) -> tuple[list[Quad], ReasoningReport]:
-    """Apply the RL rules to a fixpoint; return the new statements (in the inferred graph) and a report."""
+    Semi-naive evaluation: each round applies the rules only to the statements that are new since the
+    previous round (joined with all statements known so far), so no conclusion is derived twice from the
+    same premises. The RL consistency checks then run in an Oxigraph store holding `quads` plus the
+    inferences: `store` if given (it must already hold `quads`; the inferred statements are added to it).
+    """
     started = time.perf_counter()
     report = ReasoningReport()
-    store = Store()
-    store.bulk_extend(quads)
-    rules = {name: PROLOGUE + text for name, text in RULES.items()}
-    rules.update({name: PROLOGUE + text for name, text in _chain_rules(store).items()})
-    technical = _self_link_properties(store)
+    known: set[tuple] = {(q.subject, q.predicate, q.object) for q in quads}
+    inferred: list[tuple] = []
+    axioms = _Axioms(known)
+    delta: list[tuple] = list(known)
     while True:
-        report.rounds += 1
-        added = 0
-        for name, rule in rules.items():
-            new = [
-                Quad(t.subject, t.predicate, t.object, INFERRED_GRAPH)
-                for t in store.query(rule, use_default_graph_as_union=True)
-                if not isinstance(t.subject, BlankNode) and not isinstance(t.object, BlankNode)
-            ]
-            if new:
-                store.extend(new)
-                added += len(new)
-                report.per_rule[name] = report.per_rule.get(name, 0) + len(new)
-        if not added or report.rounds > 50:
+        by_subject, by_object = _join_indexes(known, axioms.joined)
+        while delta:
+            report.rounds += 1
+            delta = _round(delta, axioms, known, by_subject, by_object, inferred, report.per_rule)
+        # A conclusion that is itself an axiom (absurd in practice: a property whose range is
+        # owl:TransitiveProperty, …) changes the rules: apply the new rules to everything again.
+        changed = _Axioms(known)
+        if changed.signature == axioms.signature:
             break
+        axioms, delta = changed, list(known)
+    technical = axioms.technical
+    inferred_quads = [Quad(s, p, o, INFERRED_GRAPH) for s, p, o in inferred]
+    if store is None:
+        store = Store()
+        store.bulk_extend(quads)
+    store.bulk_extend(inferred_quads)
     _check_rl_consistency(store)
-    inferred = [
-        q for q in store.quads_for_pattern(None, None, None, INFERRED_GRAPH) if q.predicate not in technical
-    ]
-    report.inferred = len(inferred)
+    published = [q for q in inferred_quads if q.predicate not in technical]
+    report.inferred = len(published)
     report.seconds = time.perf_counter() - started
-    return inferred, report
+    return published, report
+
+
+def _join_indexes(known: set[tuple], joined: set) -> tuple[dict, dict]:
+    by_subject: dict = defaultdict(lambda: defaultdict(set))
+    by_object: dict = defaultdict(lambda: defaultdict(set))
+    if joined:
+        for s, p, o in known:
+            if p in joined:
+                by_subject[p][s].add(o)
+                by_object[p][o].add(s)
+    return by_subject, by_object
+
+
+def _round(delta: list[tuple], axioms: _Axioms, known: set[tuple], by_subject: dict, by_object: dict,
+           inferred: list[tuple], per_rule: dict[str, int]) -> list[tuple]:
+    """One semi-naive round: every conclusion with at least one premise in `delta`; returns the new ones."""
+    new: list[tuple] = []
+
+    def conclude(rule: str, s, p, o) -> None:
+        if not isinstance(s, NamedNode) or not isinstance(p, NamedNode) or isinstance(o, BlankNode):
+            return  # RL conclusions about blank nodes or literal subjects are not kept (as before)
+        triple = (s, p, o)
+        if triple in known:
+            return
+        known.add(triple)
+        new.append(triple)
+        inferred.append(triple)
+        per_rule[rule] = per_rule.get(rule, 0) + 1
+        if p in axioms.joined:
+            by_subject[p][s].add(o)
+            by_object[p][o].add(s)
+
+    names = RULE_NAMES
+    for s, p, o in delta:
+        if p == _TYPE:
+            for d in axioms.superclasses.get(o, ()):
+                conclude(names["cax-sco"], s, _TYPE, d)
+            for d in axioms.equivalents.get(o, ()):
+                conclude(names["cax-eqc"], s, _TYPE, d)
+            for q, v in axioms.values_of_class.get(o, ()):
+                conclude(names["cls-hv1"], s, q, v)
+            for q in axioms.self_links.get(o, ()):
+                conclude(names["hasSelf"], s, q, s)
+        for q in axioms.superproperties.get(p, ()):
+            conclude(names["prp-spo1"], s, q, o)
+        if not isinstance(o, Literal):
+            for q in axioms.inverses.get(p, ()):
+                if isinstance(q, NamedNode):
+                    conclude(names["prp-inv"], o, q, s)
+            for c in axioms.ranges.get(p, ()):
+                conclude(names["prp-rng"], o, _TYPE, c)
+        if p in axioms.symmetric:
+            conclude(names["prp-symp"], o, p, s)
+        for c in axioms.domains.get(p, ()):
+            conclude(names["prp-dom"], s, _TYPE, c)
+        for c in axioms.classes_of_value.get((p, o), ()):
+            conclude(names["cls-hv2"], s, _TYPE, c)
+        if p in axioms.transitive:
+            for z in list(by_subject[p].get(o, ())):
+                conclude(names["prp-trp"], s, p, z)
+            for w in list(by_object[p].get(s, ())):
+                conclude(names["prp-trp"], w, p, o)
+        for chain, steps in axioms.chains:
+            for position, step in enumerate(steps):
+                if step == p:
+                    for start in _walk({s}, reversed(steps[:position]), by_object):
+                        for end in _walk({o}, steps[position + 1:], by_subject):
+                            conclude(f"prp-spo2 (chain to {chain.value.split('#')[-1]})", start, chain, end)
+    return new
+
+
+def _walk(nodes: set, steps, index: dict) -> set:
+    """The nodes reached from `nodes` along `steps` (through `index`: by subject forwards, by object backwards)."""
+    for step in steps:
+        nodes = {reached for node in nodes for reached in index[step].get(node, ())}
+        if not nodes:
+            break
+    return nodes
 
 
 def _check_rl_consistency(store: Store) -> None:
