@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pyoxigraph import Quad
+from pyoxigraph import Quad, Store
 
 from . import __version__
 from .config import Settings
@@ -21,7 +21,7 @@ from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
 from .stats import summary
 from .store import publish
-from .validation import Violation, provenance_bundles, validate
+from .validation import UnsupportedShape, Violation, provenance_bundles, validate
 
 Progress = Callable[[str], None]
 
@@ -77,8 +77,11 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
     dl_check_job = _start_dl_check(inputs.ontology + inputs.data + reference, settings.cache_dir,
                                    f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
         if dl_check else None
+    # One in-memory store holds the asserted and then the inferred statements for the RL checks and SHACL.
+    working = Store()
+    working.bulk_extend(asserted)
     try:
-        inferred, report = materialise(asserted)
+        inferred, report = materialise(asserted, working)
     except InconsistentData as error:
         raise BuildFailed(f"reasoning: {error}") from None
     timings["reason"] = report.seconds
@@ -87,7 +90,11 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
              f"({report.seconds:.1f}s) [{rules}]")
 
     step_started = time.perf_counter()
-    violations = validate(asserted + inferred, inputs.shapes, inputs)
+    try:
+        violations = validate(working, inputs.shapes, inputs)
+    except UnsupportedShape as error:
+        raise BuildFailed(f"validation: {settings.shapes_file}: {error}") from None
+    del working
     if violations:
         shown = "\n  ".join(str(v) for v in violations[:40])
         more = f"\n  … and {len(violations) - 40} more" if len(violations) > 40 else ""
