@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import logging
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from pathlib import Path
 from collections import defaultdict
 from typing import Iterable
 
-from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple, serialize
 
 from .namespaces import INFERRED_GRAPH, OWL, RDF, RDFS, XSD, sparql_prologue
 
@@ -309,15 +312,16 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
 
     Without Java the check is skipped and the status says so plainly. With `passed_dir` and an
     `inputs_key` (a hash of the input files: the statements' blank-node labels differ per parse), a pass
-    is recorded under that key with the reasoner's version and the statement count, and the same inputs
-    are not checked again (a failure is never recorded).
+    is recorded under that key with the reasoner's version, the way it is asked and the statement count,
+    and the same inputs are not checked again (a failure is never recorded).
     """
     if not java_available():
         return "skipped: no Java runtime found, so the OWL 2 DL consistency check (HermiT) did not run", 0.0
     started = time.perf_counter()
     record = None
     if passed_dir is not None and inputs_key:
-        checked = f"{inputs_key} owlready2 {importlib.metadata.version('owlready2')} {len(quads)}"
+        checked = (f"{inputs_key} owlready2 {importlib.metadata.version('owlready2')} {HERMIT_ACTIONS} "
+                   f"{len(quads)}")
         digest = hashlib.sha256(checked.encode()).hexdigest()
         record = passed_dir / f"{digest}.passed"
         if record.is_file():
@@ -333,30 +337,128 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
     return status, time.perf_counter() - started
 
 
-def _run_hermit(quads: list[Quad]) -> str:
-    import owlready2  # imported here: it is slow to import and only the build needs it
+# How HermiT is asked (and a key of the pass cache). Consistency with one fresh witness individual per
+# named class: a model of ontology + data in which every class has a member proves at once that the
+# ontology is consistent and that no class is unsatisfiable. Only when that fails does HermiT classify
+# (-U, the classes equivalent to owl:Nothing) to say which of the two it is; owlready2's sync_reasoner
+# classified classes and properties and realised every individual (-c -O -D -I) each time, which the
+# check never read.
+HERMIT_ACTIONS = "witnesses -k; on failure -k -U; --ignoreUnsupportedDatatypes"
+HERMIT_MEMORY_MB = int(os.environ.get("MIGKG_HERMIT_MEMORY_MB", "2000"))
+_ANNOTATION_PROPERTY = NamedNode(OWL + "AnnotationProperty")
+# Annotation properties built into OWL 2 (section 5.5 of the structural specification).
+_BUILT_IN_ANNOTATIONS = {NamedNode(RDFS + n) for n in ("label", "comment", "seeAlso", "isDefinedBy")} | {
+    NamedNode(OWL + n) for n in ("versionInfo", "deprecated", "priorVersion", "backwardCompatibleWith",
+                                 "incompatibleWith")}
+_OTHER_PROPERTY_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
+                                                      "InverseFunctionalProperty", "TransitiveProperty",
+                                                      "SymmetricProperty", "AsymmetricProperty", "ReflexiveProperty",
+                                                      "IrreflexiveProperty")} | {NamedNode(RDF + "Property")}
 
-    store = Store()
-    store.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
-    with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
-        path = Path(tmp) / "graph.nt"
-        store.dump(output=str(path), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
-        world = owlready2.World()
-        try:
-            ontology = world.get_ontology(path.as_uri()).load()
-            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0,
-                                           ignore_unsupported_datatypes=True)
-        except owlready2.OwlReadyInconsistentOntologyError:
+
+def dl_input(quads: Iterable[Quad]) -> list:
+    """The statements HermiT needs: all of them but annotation assertions, as triples.
+
+    Why this is sound: in OWL 2 DL (the Direct Semantics) annotations have no meaning, so removing an
+    annotation assertion changes neither consistency nor the satisfiability of any class. A statement is
+    taken for an annotation assertion only when its predicate is an annotation property for certain: built
+    into OWL 2 or declared owl:AnnotationProperty, never typed as any other kind of property, and never the
+    subject or object of a statement besides its own declaration and annotations (no rdfs:subPropertyOf,
+    domain, range, restriction, chain, inverse, key, …), so it can only be read as an annotation
+    property. Everything else is kept, including every literal value of a data property.
+    tests/test_build_dl.py shows the check still catches an
+    inconsistent ABox and an unsatisfiable class, and that the reduction keeps a property used both ways.
+    """
+    triples = {(q.subject, q.predicate, q.object) for q in quads}
+    declared = {s for s, p, o in triples if p == _TYPE and o == _ANNOTATION_PROPERTY}
+    candidates = (declared | _BUILT_IN_ANNOTATIONS)
+    other_use = {s for s, p, o in triples if s in candidates and not (
+        (p == _TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
+    other_use |= {s for s, p, o in triples if p == _TYPE and o in _OTHER_PROPERTY_TYPES and s in candidates}
+    other_use |= {o for s, p, o in triples if o in candidates}
+    annotations = candidates - other_use
+    return [t for t in triples if t[1] not in annotations or t[2] == _ANNOTATION_PROPERTY]
+
+
+def _hermit_classpath() -> str:
+    """HermiT as owlready2 ships it (found without importing owlready2, which is slow to import)."""
+    spec = importlib.util.find_spec("owlready2")
+    hermit = Path(spec.origin).parent / "hermit"
+    return os.pathsep.join([str(hermit), str(hermit / "HermiT.jar")])
+
+
+def _run_hermit(quads: list[Quad]) -> str:
+    triples = dl_input(quads)
+    witnesses = [(NamedNode(f"urn:migkg:dl-check:witness:{number}"), _TYPE, cls)
+                 for number, cls in enumerate(sorted(named_classes(triples), key=str))]
+    run = _hermit(triples + witnesses, "-k")
+    if run.returncode == 0 and "owl#Thing is satisfiable" in run.stdout:
+        return "passed (HermiT: consistent, no unsatisfiable class)"
+    run = _hermit(triples, "-k", "-U")  # which is it: an inconsistent ABox, or an unsatisfiable class?
+    if run.returncode != 0:
+        if "InconsistentOntologyException" in run.stderr or "Inconsistent ontology" in run.stderr:
             raise InconsistentData(
                 "HermiT found the ontology and data inconsistent (an individual in disjoint classes, "
-                "or a value against a restriction); run `migkg validate` for the RL checks that name it"
-            ) from None
-        except owlready2.OwlReadyJavaError as error:
-            return f"failed to run: {str(error).strip().splitlines()[-1][:300]}"
-        unsatisfiable = [c.iri for c in world.inconsistent_classes()]
-        world.close()
-        del ontology
+                "or a value against a restriction); run `migkg validate` for the RL checks that name it")
+        last = (run.stderr.strip() or run.stdout.strip() or f"exit status {run.returncode}").splitlines()[-1]
+        return f"failed to run: {last[:300]}"
+    if "owl#Thing is satisfiable" not in run.stdout:
+        raise InconsistentData("HermiT found the ontology and data inconsistent (owl:Thing is unsatisfiable)")
+    unsatisfiable = _unsatisfiable_classes(run.stdout)
     if unsatisfiable:
         raise InconsistentData("HermiT found unsatisfiable classes: " + ", ".join(sorted(unsatisfiable)))
+    # Every class is satisfiable, but not all at once beside distinct witnesses (nominals can force two
+    # witnesses to be one individual): still a pass.
     return "passed (HermiT: consistent, no unsatisfiable class)"
 
+
+def _hermit(triples: list, *actions: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
+        path = Path(tmp) / "graph.nt"
+        with open(path, "wb") as output:
+            serialize((Triple(*t) for t in triples), output, format=RdfFormat.N_TRIPLES)
+        command = ["java", f"-Xmx{HERMIT_MEMORY_MB}M", "-XX:+UseSerialGC", "-cp", _hermit_classpath(),
+                   "org.semanticweb.HermiT.cli.CommandLine", *actions, "--ignoreUnsupportedDatatypes", path.as_uri()]
+        return subprocess.run(command, capture_output=True, text=True)
+
+
+# Where an IRI stands for a class in the RDF mapping of OWL 2 (objects of these, subjects too for the first).
+_CLASS_BOTH_ENDS = {NamedNode(RDFS + "subClassOf"), NamedNode(OWL + "equivalentClass"), NamedNode(OWL + "disjointWith")}
+_CLASS_OBJECT = {_TYPE, NamedNode(OWL + "complementOf"), NamedNode(OWL + "someValuesFrom"),
+                 NamedNode(OWL + "allValuesFrom"), NamedNode(OWL + "onClass"), _DOMAIN, _RANGE}
+_CLASS_SUBJECT = {NamedNode(OWL + "hasKey"), NamedNode(OWL + "disjointUnionOf")}
+_CLASS_LISTS = {NamedNode(OWL + n) for n in ("unionOf", "intersectionOf", "disjointUnionOf", "members")}
+_VOCABULARY = (RDF, RDFS, OWL, XSD)
+
+
+def named_classes(triples: list) -> set:
+    """Every IRI the triples use as a class (generously: a non-class among them only gets a witness it can
+    always have), except the built-in vocabulary and declared datatypes."""
+    datatypes = {s for s, p, o in triples if p == _TYPE and o == NamedNode(RDFS + "Datatype")}
+    first, rest = _index((s, o) for s, p, o in triples if p == _FIRST), _index((s, o) for s, p, o in triples if p == _REST)
+    found = set()
+    for s, p, o in triples:
+        if p in _CLASS_BOTH_ENDS:
+            found |= {s, o}
+        elif p in _CLASS_OBJECT:
+            found.add(o)
+        elif p in _CLASS_SUBJECT:
+            found.add(s)
+        if p in _CLASS_LISTS:
+            found |= set(_rdf_list(o, first, rest))
+    return {c for c in found if isinstance(c, NamedNode) and not c.value.startswith(_VOCABULARY)} - datatypes
+
+
+def _unsatisfiable_classes(output: str) -> list[str]:
+    """The classes HermiT lists as equivalent to owl:Nothing (the input has no prefixes: full IRIs in <>)."""
+    lines = output.split("Classes equivalent to 'owl:Nothing':", 1)
+    if len(lines) < 2:
+        raise InconsistentData("HermiT did not list the unsatisfiable classes: " + output.strip()[-300:])
+    classes = []
+    for line in lines[1].lstrip("\r\n").splitlines():
+        if not line.startswith("\t"):
+            break
+        name = line.strip()
+        if name not in ("owl:Nothing", f"<{OWL}Nothing>"):
+            classes.append(name[1:-1] if name.startswith("<") else name)
+    return classes
