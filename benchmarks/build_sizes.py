@@ -42,7 +42,7 @@ from migkg.sources import rdf_files, read_inputs  # noqa: E402
 
 # How many statements the build holds per generated data statement (ontology, shapes, reference and the
 # inferred graph come on top); measured on a generated build, used only to size the input.
-BUILD_PER_DATA_STATEMENT = 2.3
+BUILD_PER_DATA_STATEMENT = 2.0
 PER_SECTION = 40  # generated processes per source section
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from collections import defaultdict
 from typing import Iterable
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple, Variable, serialize
 
 from .namespaces import INFERRED_GRAPH, OWL, RDF, RDFS, XSD, sparql_prologue
 
@@ -47,14 +47,27 @@ PROLOGUE = sparql_prologue()
 #   prp-spo2 x p1 y1, y1 p2 y2 … yn-1 pn z, p owl:propertyChainAxiom (p1 … pn)         → x p z
 # A conclusion is kept only as a statement about IRIs (no blank node as subject or object, no literal as
 # subject); a conclusion already stated in any graph is not repeated in the inferred graph.
-_TYPE, _SUBCLASS, _SUBPROPERTY = NamedNode(RDF + "type"), NamedNode(RDFS + "subClassOf"), NamedNode(RDFS + "subPropertyOf")
-_DOMAIN, _RANGE, _LITERAL = NamedNode(RDFS + "domain"), NamedNode(RDFS + "range"), NamedNode(RDFS + "Literal")
-_EQUIVALENT, _INVERSE = NamedNode(OWL + "equivalentClass"), NamedNode(OWL + "inverseOf")
-_SYMMETRIC, _TRANSITIVE = NamedNode(OWL + "SymmetricProperty"), NamedNode(OWL + "TransitiveProperty")
-_HAS_VALUE, _HAS_SELF, _ON_PROPERTY = NamedNode(OWL + "hasValue"), NamedNode(OWL + "hasSelf"), NamedNode(OWL + "onProperty")
-_CHAIN, _FIRST, _REST, _NIL = (NamedNode(OWL + "propertyChainAxiom"), NamedNode(RDF + "first"), NamedNode(RDF + "rest"),
-                               NamedNode(RDF + "nil"))
-_BOOLEAN = NamedNode(XSD + "boolean")
+# The rules work on terms in their N-Triples form (IRIs in <>, literals in quotes, blank nodes _:…): Python
+# strings hash once and compare fast, where pyoxigraph terms hash in Rust at every dictionary lookup.
+_TYPE, _SUBCLASS, _SUBPROPERTY = f"<{RDF}type>", f"<{RDFS}subClassOf>", f"<{RDFS}subPropertyOf>"
+_DOMAIN, _RANGE, _LITERAL = f"<{RDFS}domain>", f"<{RDFS}range>", f"<{RDFS}Literal>"
+_EQUIVALENT, _INVERSE = f"<{OWL}equivalentClass>", f"<{OWL}inverseOf>"
+_SYMMETRIC, _TRANSITIVE = f"<{OWL}SymmetricProperty>", f"<{OWL}TransitiveProperty>"
+_HAS_VALUE, _HAS_SELF, _ON_PROPERTY = f"<{OWL}hasValue>", f"<{OWL}hasSelf>", f"<{OWL}onProperty>"
+_CHAIN, _FIRST, _REST, _NIL = f"<{OWL}propertyChainAxiom>", f"<{RDF}first>", f"<{RDF}rest>", f"<{RDF}nil>"
+_TRUE = {str(Literal("true", datatype=NamedNode(XSD + "boolean"))), str(Literal("1", datatype=NamedNode(XSD + "boolean")))}
+
+
+def _is_iri(term: str) -> bool:
+    return term[0] == "<"
+
+
+def _is_literal(term: str) -> bool:
+    return term[0] == '"'
+
+
+def _is_blank(term: str) -> bool:
+    return term[0] == "_"
 # The predicates of axioms (rdf:type only with owl:SymmetricProperty / owl:TransitiveProperty as object).
 _SCHEMA_PREDICATES = {_TYPE, _SUBCLASS, _SUBPROPERTY, _DOMAIN, _RANGE, _EQUIVALENT, _INVERSE, _HAS_VALUE, _HAS_SELF,
                       _ON_PROPERTY, _CHAIN, _FIRST, _REST}
@@ -65,22 +78,21 @@ RULE_NAMES = {
     "cls-hv1": "cls-hv1 (class to hasValue)", "hasSelf": "hasSelf (class to self-link)",
 }
 
-DISJOINT_CHECK = """
-SELECT DISTINCT ?x ?c1 ?c2 WHERE {
+# The RL consistency checks (cax-dw, prp-fp), one small query per pair of disjoint classes and per
+# functional property: one query joining the axioms with a million statements took seconds.
+DISJOINT_PAIRS = """
+SELECT DISTINCT ?c1 ?c2 WHERE {
   { ?c1 owl:disjointWith ?c2 }
   UNION
   { ?all a owl:AllDisjointClasses ; owl:members ?list .
     ?list rdf:rest*/rdf:first ?c1 . ?list rdf:rest*/rdf:first ?c2 . FILTER(?c1 != ?c2) }
-  ?x a ?c1 , ?c2 .
   FILTER(STR(?c1) < STR(?c2))
-} ORDER BY ?x LIMIT 50
+}
 """
-
-FUNCTIONAL_CHECK = """
-SELECT DISTINCT ?x ?p ?y1 ?y2 WHERE {
-  ?p a owl:FunctionalProperty . ?x ?p ?y1 , ?y2 . FILTER(STR(?y1) < STR(?y2))
-} ORDER BY ?x LIMIT 50
-"""
+IN_BOTH = "SELECT DISTINCT ?x ?c1 ?c2 WHERE { ?x a ?c1 , ?c2 }"
+FUNCTIONAL_PROPERTIES = "SELECT DISTINCT ?p WHERE { ?p a owl:FunctionalProperty }"
+TWO_VALUES = "SELECT DISTINCT ?x ?p ?y1 ?y2 WHERE { ?x ?p ?y1 , ?y2 . FILTER(STR(?y1) < STR(?y2)) }"
+SHOWN_PROBLEMS = 50  # per check, the first by resource (as SPARQL orders them)
 
 
 class InconsistentData(Exception):
@@ -101,43 +113,52 @@ class _Axioms:
     """The schema side of every rule, read from the statements (any graph): what each rule joins data with."""
 
     def __init__(self, triples: Iterable[tuple]):
-        by_predicate: dict[NamedNode, list[tuple]] = defaultdict(list)
+        by_predicate: dict[str, list[tuple]] = defaultdict(list)
         for s, p, o in triples:
             if p in _SCHEMA_PREDICATES and (p != _TYPE or o in (_SYMMETRIC, _TRANSITIVE)):
                 by_predicate[p].append((s, o))
         pairs = lambda p: by_predicate.get(p, ())  # noqa: E731
 
-        self.superclasses = _index((c, d) for c, d in pairs(_SUBCLASS) if isinstance(d, NamedNode))
-        equivalent = [(c, d) for c, d in pairs(_EQUIVALENT) if isinstance(c, NamedNode) and isinstance(d, NamedNode)]
+        self.superclasses = _index((c, d) for c, d in pairs(_SUBCLASS) if _is_iri(d))
+        equivalent = [(c, d) for c, d in pairs(_EQUIVALENT) if _is_iri(c) and _is_iri(d)]
         self.equivalents = _index(equivalent + [(d, c) for c, d in equivalent])
-        self.superproperties = _index((p, q) for p, q in pairs(_SUBPROPERTY) if isinstance(q, NamedNode))
+        self.superproperties = _index((p, q) for p, q in pairs(_SUBPROPERTY) if _is_iri(q))
         inverse = list(pairs(_INVERSE))
         self.inverses = _index(inverse + [(q, p) for p, q in inverse])
         self.symmetric = {s for s, o in pairs(_TYPE) if o == _SYMMETRIC}
         self.transitive = {s for s, o in pairs(_TYPE) if o == _TRANSITIVE}
-        self.domains = _index((p, c) for p, c in pairs(_DOMAIN) if isinstance(c, NamedNode))
-        self.ranges = _index((p, c) for p, c in pairs(_RANGE) if isinstance(c, NamedNode)
-                             and not c.value.startswith(XSD) and c != _LITERAL)
+        self.domains = _index((p, c) for p, c in pairs(_DOMAIN) if _is_iri(c))
+        self.ranges = _index((p, c) for p, c in pairs(_RANGE) if _is_iri(c)
+                             and not c.startswith("<" + XSD) and c != _LITERAL)
         has_value, on_property, has_self = _index(pairs(_HAS_VALUE)), _index(pairs(_ON_PROPERTY)), _index(pairs(_HAS_SELF))
         self.values_of_class: dict = defaultdict(set)  # cls-hv1: c → {(p, v)}
         self.classes_of_value: dict = defaultdict(set)  # cls-hv2: (p, v) → {c}
         self.self_links: dict = defaultdict(set)  # hasSelf: c → {p}
         for c, r in pairs(_EQUIVALENT):
             for p in on_property.get(r, ()):
-                if isinstance(c, NamedNode):
+                if _is_iri(c):
                     for v in has_value.get(r, ()):
                         self.values_of_class[c].add((p, v))
                         self.classes_of_value[(p, v)].add(c)
-                if any(_is_true(t) for t in has_self.get(r, ())):
+                if any(t in _TRUE for t in has_self.get(r, ())):  # SPARQL `?t = true`
                     self.self_links[c].add(p)
         # The properties whose statements hasSelf rolifies: technical, kept out of the published graph.
         self.technical = set(on_property_of(has_self, on_property))
         first, rest = _index(pairs(_FIRST)), _index(pairs(_REST))
-        self.chains: list[tuple[NamedNode, list[NamedNode]]] = []
+        self.chains: list[tuple[str, list[str]]] = []
         for p, head in pairs(_CHAIN):
             steps = _rdf_list(head, first, rest)
-            if isinstance(p, NamedNode) and steps and all(isinstance(step, NamedNode) for step in steps):
+            if _is_iri(p) and steps and all(_is_iri(step) for step in steps):
                 self.chains.append((p, steps))
+        self.values_by_property: dict = defaultdict(dict)  # cls-hv2 by property: p → {v → {c}}
+        for (p, v), classes in self.classes_of_value.items():
+            self.values_by_property[p][v] = classes
+        # prp-spo2 by the step a new statement matches: p → (chain, rule name, steps before reversed, steps after)
+        self.chain_positions: dict = defaultdict(list)
+        for chain, steps in self.chains:
+            name = f"prp-spo2 (chain to {chain[1:-1].split('#')[-1]})"
+            for position, step in enumerate(steps):
+                self.chain_positions[step].append((chain, name, steps[:position][::-1], steps[position + 1:]))
         # Statements whose predicate a join rule reads from both ends are indexed by subject and by object.
         self.joined = set(self.transitive) | {step for _, steps in self.chains for step in steps}
         self.signature = frozenset((p, frozenset(pairs)) for p, pairs in by_predicate.items())
@@ -155,15 +176,10 @@ def _index(pairs: Iterable[tuple]) -> dict:
     return index
 
 
-def _is_true(term) -> bool:
-    """SPARQL `?t = true`: an xsd:boolean literal whose value is true."""
-    return isinstance(term, Literal) and term.datatype == _BOOLEAN and term.value in ("true", "1")
-
-
 def _rdf_list(head, first: dict, rest: dict) -> list:
     """The members of a well-formed RDF list (at most 100), or [] when it is not one."""
     items, node = [], head
-    while node != _NIL and len(items) < 100:
+    while str(node) != _NIL and len(items) < 100:
         if not first.get(node) or not rest.get(node):
             return []
         items.append(min(first[node], key=str))
@@ -181,7 +197,14 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
     """
     started = time.perf_counter()
     report = ReasoningReport()
-    known: set[tuple] = {(q.subject, q.predicate, q.object) for q in quads}
+    # N-Triples form → pyoxigraph term, to give the conclusions back as quads (rdf:type may be concluded first)
+    terms: dict[str, object] = {_TYPE: NamedNode(RDF + "type")}
+    known: set[tuple] = set()
+    for quad in quads:
+        s, p, o = quad.subject, quad.predicate, quad.object
+        key = (str(s), str(p), str(o))
+        terms[key[0]], terms[key[1]], terms[key[2]] = s, p, o
+        known.add(key)
     inferred: list[tuple] = []
     axioms = _Axioms(known)
     delta: list[tuple] = list(known)
@@ -197,13 +220,13 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
             break
         axioms, delta = changed, list(known)
     technical = axioms.technical
-    inferred_quads = [Quad(s, p, o, INFERRED_GRAPH) for s, p, o in inferred]
+    inferred_quads = [Quad(terms[s], terms[p], terms[o], INFERRED_GRAPH) for s, p, o in inferred]
     if store is None:
         store = Store()
         store.bulk_extend(quads)
     store.bulk_extend(inferred_quads)
     _check_rl_consistency(store)
-    published = [q for q in inferred_quads if q.predicate not in technical]
+    published = [q for q, (_, p, _) in zip(inferred_quads, inferred) if p not in technical]
     report.inferred = len(published)
     report.seconds = time.perf_counter() - started
     return published, report
@@ -222,59 +245,76 @@ def _join_indexes(known: set[tuple], joined: set) -> tuple[dict, dict]:
 
 def _round(delta: list[tuple], axioms: _Axioms, known: set[tuple], by_subject: dict, by_object: dict,
            inferred: list[tuple], per_rule: dict[str, int]) -> list[tuple]:
-    """One semi-naive round: every conclusion with at least one premise in `delta`; returns the new ones."""
+    """One semi-naive round: every conclusion with at least one premise in `delta`; returns the new ones.
+
+    The new statements are taken predicate by predicate, so that each rule is looked up once per predicate
+    (most predicates, rdfs:label first, take part in no rule)."""
     new: list[tuple] = []
+    joined = axioms.joined
 
     def conclude(rule: str, s, p, o) -> None:
-        if not isinstance(s, NamedNode) or not isinstance(p, NamedNode) or isinstance(o, BlankNode):
+        if s[0] != "<" or p[0] != "<" or o[0] == "_":
             return  # RL conclusions about blank nodes or literal subjects are not kept (as before)
         triple = (s, p, o)
         if triple in known:
             return
         known.add(triple)
         new.append(triple)
-        inferred.append(triple)
         per_rule[rule] = per_rule.get(rule, 0) + 1
-        if p in axioms.joined:
+        if p in joined:
             by_subject[p][s].add(o)
             by_object[p][o].add(s)
 
     names = RULE_NAMES
+    pairs_by_predicate: dict[str, list[tuple]] = defaultdict(list)
     for s, p, o in delta:
+        pairs_by_predicate[p].append((s, o))
+    for p, pairs in pairs_by_predicate.items():
         if p == _TYPE:
-            for d in axioms.superclasses.get(o, ()):
-                conclude(names["cax-sco"], s, _TYPE, d)
-            for d in axioms.equivalents.get(o, ()):
-                conclude(names["cax-eqc"], s, _TYPE, d)
-            for q, v in axioms.values_of_class.get(o, ()):
-                conclude(names["cls-hv1"], s, q, v)
-            for q in axioms.self_links.get(o, ()):
-                conclude(names["hasSelf"], s, q, s)
+            for s, c in pairs:
+                for d in axioms.superclasses.get(c, ()):
+                    conclude(names["cax-sco"], s, _TYPE, d)
+                for d in axioms.equivalents.get(c, ()):
+                    conclude(names["cax-eqc"], s, _TYPE, d)
+                for q, v in axioms.values_of_class.get(c, ()):
+                    conclude(names["cls-hv1"], s, q, v)
+                for q in axioms.self_links.get(c, ()):
+                    conclude(names["hasSelf"], s, q, s)
         for q in axioms.superproperties.get(p, ()):
-            conclude(names["prp-spo1"], s, q, o)
-        if not isinstance(o, Literal):
-            for q in axioms.inverses.get(p, ()):
-                if isinstance(q, NamedNode):
-                    conclude(names["prp-inv"], o, q, s)
-            for c in axioms.ranges.get(p, ()):
-                conclude(names["prp-rng"], o, _TYPE, c)
+            for s, o in pairs:
+                conclude(names["prp-spo1"], s, q, o)
+        for q in axioms.inverses.get(p, ()):
+            if _is_iri(q):
+                for s, o in pairs:
+                    if o[0] != '"':
+                        conclude(names["prp-inv"], o, q, s)
+        for c in axioms.ranges.get(p, ()):
+            for s, o in pairs:
+                if o[0] != '"':
+                    conclude(names["prp-rng"], o, _TYPE, c)
         if p in axioms.symmetric:
-            conclude(names["prp-symp"], o, p, s)
+            for s, o in pairs:
+                conclude(names["prp-symp"], o, p, s)
         for c in axioms.domains.get(p, ()):
-            conclude(names["prp-dom"], s, _TYPE, c)
-        for c in axioms.classes_of_value.get((p, o), ()):
-            conclude(names["cls-hv2"], s, _TYPE, c)
+            for s, o in pairs:
+                conclude(names["prp-dom"], s, _TYPE, c)
+        values = axioms.values_by_property.get(p)
+        if values:
+            for s, o in pairs:
+                for c in values.get(o, ()):
+                    conclude(names["cls-hv2"], s, _TYPE, c)
         if p in axioms.transitive:
-            for z in list(by_subject[p].get(o, ())):
-                conclude(names["prp-trp"], s, p, z)
-            for w in list(by_object[p].get(s, ())):
-                conclude(names["prp-trp"], w, p, o)
-        for chain, steps in axioms.chains:
-            for position, step in enumerate(steps):
-                if step == p:
-                    for start in _walk({s}, reversed(steps[:position]), by_object):
-                        for end in _walk({o}, steps[position + 1:], by_subject):
-                            conclude(f"prp-spo2 (chain to {chain.value.split('#')[-1]})", start, chain, end)
+            for s, o in pairs:
+                for z in list(by_subject[p].get(o, ())):
+                    conclude(names["prp-trp"], s, p, z)
+                for w in list(by_object[p].get(s, ())):
+                    conclude(names["prp-trp"], w, p, o)
+        for chain, name, before, after in axioms.chain_positions.get(p, ()):
+            for s, o in pairs:
+                for start in _walk({s}, before, by_object):
+                    for end in _walk({o}, after, by_subject):
+                        conclude(name, start, chain, end)
+    inferred += new
     return new
 
 
@@ -289,18 +329,29 @@ def _walk(nodes: set, steps, index: dict) -> set:
 
 def _check_rl_consistency(store: Store) -> None:
     """Disjoint classes and functional properties, checked without Java (OWL 2 RL cax-dw, prp-fp)."""
-    problems = []
-    for row in store.query(PROLOGUE + DISJOINT_CHECK, use_default_graph_as_union=True):
-        problems.append(
-            f"{row['x'].value} is both a {row['c1'].value} and a {row['c2'].value}, which the ontology declares disjoint"
-        )
-    for row in store.query(PROLOGUE + FUNCTIONAL_CHECK, use_default_graph_as_union=True):
-        problems.append(
-            f"{row['x'].value} has two values for the functional property {row['p'].value}: "
-            f"{row['y1'].value} and {row['y2'].value}"
-        )
+    union = {"use_default_graph_as_union": True}
+    disjoint = [row for pair in store.query(PROLOGUE + DISJOINT_PAIRS, **union)
+                for row in store.query(IN_BOTH, substitutions={Variable("c1"): pair["c1"], Variable("c2"): pair["c2"]},
+                                       **union)]
+    functional = [row for prop in store.query(PROLOGUE + FUNCTIONAL_PROPERTIES, **union)
+                  for row in store.query(TWO_VALUES, substitutions={Variable("p"): prop["p"]}, **union)]
+    problems = [
+        f"{row['x'].value} is both a {row['c1'].value} and a {row['c2'].value}, which the ontology declares disjoint"
+        for row in _first_by_resource(disjoint, "c1", "c2")
+    ] + [
+        f"{row['x'].value} has two values for the functional property {row['p'].value}: "
+        f"{row['y1'].value} and {row['y2'].value}"
+        for row in _first_by_resource(functional, "p", "y1", "y2")
+    ]
     if problems:
         raise InconsistentData("the data contradicts the ontology:\n  " + "\n  ".join(problems))
+
+
+def _first_by_resource(rows: list, *others: str) -> list:
+    """ORDER BY ?x LIMIT 50, as SPARQL orders resources (blank nodes before IRIs, IRIs by code point)."""
+    def order(row):
+        return (not isinstance(row["x"], BlankNode), row["x"].value, *(str(row[name]) for name in others))
+    return sorted(rows, key=order)[:SHOWN_PROBLEMS]
 
 
 def java_available() -> bool:
@@ -346,11 +397,12 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
 HERMIT_ACTIONS = "witnesses -k; on failure -k -U; --ignoreUnsupportedDatatypes"
 HERMIT_MEMORY_MB = int(os.environ.get("MIGKG_HERMIT_MEMORY_MB", "2000"))
 _ANNOTATION_PROPERTY = NamedNode(OWL + "AnnotationProperty")
+_RDF_TYPE = NamedNode(RDF + "type")
 # Annotation properties built into OWL 2 (section 5.5 of the structural specification).
 _BUILT_IN_ANNOTATIONS = {NamedNode(RDFS + n) for n in ("label", "comment", "seeAlso", "isDefinedBy")} | {
     NamedNode(OWL + n) for n in ("versionInfo", "deprecated", "priorVersion", "backwardCompatibleWith",
                                  "incompatibleWith")}
-_OTHER_PROPERTY_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
+_OTHER_PROPERTY_RDF_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
                                                       "InverseFunctionalProperty", "TransitiveProperty",
                                                       "SymmetricProperty", "AsymmetricProperty", "ReflexiveProperty",
                                                       "IrreflexiveProperty")} | {NamedNode(RDF + "Property")}
@@ -370,11 +422,11 @@ def dl_input(quads: Iterable[Quad]) -> list:
     inconsistent ABox and an unsatisfiable class, and that the reduction keeps a property used both ways.
     """
     triples = {(q.subject, q.predicate, q.object) for q in quads}
-    declared = {s for s, p, o in triples if p == _TYPE and o == _ANNOTATION_PROPERTY}
+    declared = {s for s, p, o in triples if p == _RDF_TYPE and o == _ANNOTATION_PROPERTY}
     candidates = (declared | _BUILT_IN_ANNOTATIONS)
     other_use = {s for s, p, o in triples if s in candidates and not (
-        (p == _TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
-    other_use |= {s for s, p, o in triples if p == _TYPE and o in _OTHER_PROPERTY_TYPES and s in candidates}
+        (p == _RDF_TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
+    other_use |= {s for s, p, o in triples if p == _RDF_TYPE and o in _OTHER_PROPERTY_RDF_TYPES and s in candidates}
     other_use |= {o for s, p, o in triples if o in candidates}
     annotations = candidates - other_use
     return [t for t in triples if t[1] not in annotations or t[2] == _ANNOTATION_PROPERTY]
@@ -389,7 +441,7 @@ def _hermit_classpath() -> str:
 
 def _run_hermit(quads: list[Quad]) -> str:
     triples = dl_input(quads)
-    witnesses = [(NamedNode(f"urn:migkg:dl-check:witness:{number}"), _TYPE, cls)
+    witnesses = [(NamedNode(f"urn:migkg:dl-check:witness:{number}"), _RDF_TYPE, cls)
                  for number, cls in enumerate(sorted(named_classes(triples), key=str))]
     run = _hermit(triples + witnesses, "-k")
     if run.returncode == 0 and "owl#Thing is satisfiable" in run.stdout:
@@ -424,8 +476,9 @@ def _hermit(triples: list, *actions: str) -> subprocess.CompletedProcess:
 
 # Where an IRI stands for a class in the RDF mapping of OWL 2 (objects of these, subjects too for the first).
 _CLASS_BOTH_ENDS = {NamedNode(RDFS + "subClassOf"), NamedNode(OWL + "equivalentClass"), NamedNode(OWL + "disjointWith")}
-_CLASS_OBJECT = {_TYPE, NamedNode(OWL + "complementOf"), NamedNode(OWL + "someValuesFrom"),
-                 NamedNode(OWL + "allValuesFrom"), NamedNode(OWL + "onClass"), _DOMAIN, _RANGE}
+_CLASS_OBJECT = {_RDF_TYPE, NamedNode(OWL + "complementOf"), NamedNode(OWL + "someValuesFrom"),
+                 NamedNode(OWL + "allValuesFrom"), NamedNode(OWL + "onClass"), NamedNode(RDFS + "domain"),
+                 NamedNode(RDFS + "range")}
 _CLASS_SUBJECT = {NamedNode(OWL + "hasKey"), NamedNode(OWL + "disjointUnionOf")}
 _CLASS_LISTS = {NamedNode(OWL + n) for n in ("unionOf", "intersectionOf", "disjointUnionOf", "members")}
 _VOCABULARY = (RDF, RDFS, OWL, XSD)
@@ -434,8 +487,9 @@ _VOCABULARY = (RDF, RDFS, OWL, XSD)
 def named_classes(triples: list) -> set:
     """Every IRI the triples use as a class (generously: a non-class among them only gets a witness it can
     always have), except the built-in vocabulary and declared datatypes."""
-    datatypes = {s for s, p, o in triples if p == _TYPE and o == NamedNode(RDFS + "Datatype")}
-    first, rest = _index((s, o) for s, p, o in triples if p == _FIRST), _index((s, o) for s, p, o in triples if p == _REST)
+    datatypes = {s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(RDFS + "Datatype")}
+    first = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "first"))
+    rest = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "rest"))
     found = set()
     for s, p, o in triples:
         if p in _CLASS_BOTH_ENDS:
