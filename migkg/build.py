@@ -37,6 +37,8 @@ class BuildResult:
     violations: list[Violation] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     store_directory: str = ""
+    # In memory, exactly `quads`: what publish describes and dumps from (set until the build is published).
+    content: Store | None = None
 
 
 def _quiet(_: str) -> None:
@@ -52,7 +54,15 @@ def build_id(inputs: ParsedInputs) -> str:
 
 
 def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
-    """Everything but writing: parse, add reference data, reason, validate. Raises BuildFailed."""
+    """Everything but writing: parse, add reference data, reason, validate, the DL check. Raises BuildFailed."""
+    result, finish_dl_check = _prepare(settings, progress, dl_check)
+    finish_dl_check()
+    return result
+
+
+def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[BuildResult, Callable[[], None]]:
+    """Everything but writing and waiting for the DL check, which runs on: the second value waits for it
+    (and raises BuildFailed if it failed)."""
     timings: dict[str, float] = {}
     step_started = time.perf_counter()
     try:
@@ -94,7 +104,6 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
         violations = validate(working, inputs.shapes, inputs)
     except UnsupportedShape as error:
         raise BuildFailed(f"validation: {settings.shapes_file}: {error}") from None
-    del working
     if violations:
         shown = "\n  ".join(str(v) for v in violations[:40])
         more = f"\n  … and {len(violations) - 40} more" if len(violations) > 40 else ""
@@ -102,17 +111,20 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
     timings["validate"] = time.perf_counter() - step_started
     progress(f"validate (SHACL, {len(inputs.shapes)} shape statements): conforms ({time.perf_counter() - step_started:.1f}s)")
 
-    if dl_check:
-        try:
-            status, seconds = dl_check_job.result()
-        except InconsistentData as error:
-            raise BuildFailed(f"reasoning: {error}") from None
-        report.dl_check, report.dl_seconds = status, seconds
-        timings["check"] = seconds
-        progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
-    else:
-        report.dl_check = "skipped: disabled with --no-dl-check"
-        progress(f"check (OWL 2 DL): {report.dl_check}")
+    def finish_dl_check() -> None:
+        if dl_check:
+            try:
+                status, seconds = dl_check_job.result()
+            except InconsistentData as error:
+                raise BuildFailed(f"reasoning: {error}") from None
+            report.dl_check, report.dl_seconds = status, seconds
+            timings["check"] = seconds
+            progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
+        else:
+            report.dl_check = "skipped: disabled with --no-dl-check"
+            progress(f"check (OWL 2 DL): {report.dl_check}")
+        manifest["reasoning"]["dl_check"] = report.dl_check
+        manifest["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
 
     quads = asserted + inputs.shapes + inferred
     manifest = {
@@ -125,7 +137,8 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
                       "dl_check": report.dl_check},
         "timings": {step: round(seconds, 3) for step, seconds in timings.items()},
     }
-    return BuildResult(inputs=inputs, quads=quads, manifest=manifest)
+    working.bulk_extend(inputs.shapes)  # now exactly what is published
+    return BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working), finish_dl_check
 
 
 def _start_dl_check(quads: list, cache_dir: Path, inputs_key: str) -> concurrent.futures.Future:
@@ -146,16 +159,30 @@ def _start_dl_check(quads: list, cache_dir: Path, inputs_key: str) -> concurrent
 
 
 def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
-    """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving."""
-    result = prepare(settings, progress, dl_check)
+    """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving.
+
+    The new store is written while the DL check still runs; it is switched to only once the check passed."""
+    result, finish_dl_check = _prepare(settings, progress, dl_check)
     started = time.perf_counter()
+    waited = 0.0
+
+    def wait_for_dl_check() -> None:
+        nonlocal waited
+        waiting = time.perf_counter()
+        finish_dl_check()
+        waited = time.perf_counter() - waiting
+
     try:
         directory = publish(settings.store_path, result.quads, result.manifest,
-                            describe=lambda store: {"summary": summary(store)})
+                            describe=lambda store: {"summary": summary(store)}, content=result.content,
+                            before_switch=wait_for_dl_check)
     except OSError as error:
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
+    finally:
+        result.content = None
     result.store_directory = str(directory)
-    result.manifest["timings"]["store"] = round(time.perf_counter() - started, 3)
-    progress(f"store: wrote {len(result.quads)} statements to {directory} and switched "
-             f"{settings.store_path} to it ({time.perf_counter() - started:.1f}s)")
+    written = time.perf_counter() - started - waited
+    result.manifest["timings"]["store"] = round(written, 3)
+    progress(f"store: wrote {len(result.quads)} statements to {directory} ({written:.1f}s, beside the DL check) "
+             f"and switched {settings.store_path} to it")
     return result

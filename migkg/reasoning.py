@@ -193,7 +193,8 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
     Semi-naive evaluation: each round applies the rules only to the statements that are new since the
     previous round (joined with all statements known so far), so no conclusion is derived twice from the
     same premises. The RL consistency checks then run in an Oxigraph store holding `quads` plus the
-    inferences: `store` if given (it must already hold `quads`; the inferred statements are added to it).
+    inferences: `store` if given (it must already hold `quads`; the published inferred statements are
+    added to it, the technical self-links only for the checks).
     """
     started = time.perf_counter()
     report = ReasoningReport()
@@ -226,7 +227,12 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
         store.bulk_extend(quads)
     store.bulk_extend(inferred_quads)
     _check_rl_consistency(store)
-    published = [q for q, (_, p, _) in zip(inferred_quads, inferred) if p not in technical]
+    published = []
+    for quad, (_, p, _) in zip(inferred_quads, inferred):
+        if p in technical:
+            store.remove(quad)  # the store then holds what the build publishes, as SHACL must see it
+        else:
+            published.append(quad)
     report.inferred = len(published)
     report.seconds = time.perf_counter() - started
     return published, report

@@ -67,10 +67,15 @@ def open_read_only(store_path: Path) -> BuiltStore:
 
 
 def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
-            describe: Callable[[Store], dict] | None = None) -> Path:
+            describe: Callable[[Store], dict] | None = None, content: Store | None = None,
+            before_switch: Callable[[], None] | None = None) -> Path:
     """Write a new build beside the old ones and point `store_path` at it in one atomic rename.
 
     `describe(store)`, if given, adds its keys to the manifest from the freshly loaded store.
+    `content`, if given, is an in-memory store holding exactly `quads`: the description and the dumps
+    are read from it (ten times faster than reading back the new on-disk store).
+    `before_switch()`, if given, runs when everything is written, just before the rename (the build
+    waits there for its last check); if it raises, nothing is switched.
 
     If anything fails before the rename, the half-written directory is removed and the store
     path still points to the previous build.
@@ -90,12 +95,14 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
         store = Store(str(directory / OXIGRAPH_DIR))
         store.bulk_extend(quads)
         if describe is not None:
-            manifest.update(describe(store))
+            manifest.update(describe(content if content is not None else store))
         store.flush()
         store.optimize()
-        write_dumps(store, directory / DUMPS_DIR)
+        write_dumps(content if content is not None else store, directory / DUMPS_DIR)
         del store
         (directory / READERS_LOCK).touch()
+        if before_switch is not None:
+            before_switch()
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         link = store_path.parent / f".{store_path.name}.{os.getpid()}.tmp"
         if link.is_symlink() or link.exists():

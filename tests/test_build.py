@@ -203,3 +203,21 @@ def test_failed_publish_removes_the_half_written_build(project, monkeypatch):
         build(project, dl_check=False)
     assert sorted(p.name for p in (project.store_path.parent / "builds").iterdir()) == builds
     assert _snapshot(project) == before
+
+
+def test_a_failed_dl_check_after_the_store_is_written_keeps_the_previous_store(project, monkeypatch):
+    """The new store is written while HermiT runs; it is switched to only if the check passes."""
+    build(project, dl_check=False)
+    before = _snapshot(project)
+    builds = sorted(p.name for p in (project.store_path.parent / "builds").iterdir())
+
+    def inconsistent(*args, **kwargs):
+        raise reasoning.InconsistentData("HermiT found unsatisfiable classes: https://example.org/Nothing")
+
+    monkeypatch.setattr("migkg.build.check_with_hermit", inconsistent)
+    progress: list[str] = []
+    with pytest.raises(BuildFailed, match="unsatisfiable classes"):
+        build(project, progress=progress.append, dl_check=True)
+    assert sorted(p.name for p in (project.store_path.parent / "builds").iterdir()) == builds
+    assert _snapshot(project) == before
+    assert not any(line.startswith("store:") for line in progress)
