@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import importlib.metadata
-import threading
+import multiprocessing
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,9 +85,19 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[Bu
     asserted = inputs.ontology + inputs.data + reference + bundles
     identity = build_id(inputs)
     # HermiT runs in its own JVM: started now, it works while the rules and SHACL run here.
-    dl_check_job = _start_dl_check(inputs.ontology + inputs.data + reference, settings.cache_dir,
-                                   f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
+    dl_check_job = _DLCheckJob(inputs.ontology + inputs.data + reference, settings.cache_dir,
+                               f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
         if dl_check else None
+    try:
+        return _check(settings, progress, inputs, asserted, identity, timings, dl_check_job)
+    except BaseException:
+        if dl_check_job is not None:
+            dl_check_job.cancel()
+        raise
+
+
+def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserted: list, identity: str,
+           timings: dict, dl_check_job: "_DLCheckJob | None") -> tuple[BuildResult, Callable[[], None]]:
     # One in-memory store holds the asserted and then the inferred statements for the RL checks and SHACL.
     working = Store()
     working.bulk_extend(asserted)
@@ -112,7 +123,7 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[Bu
     progress(f"validate (SHACL, {len(inputs.shapes)} shape statements): conforms ({time.perf_counter() - step_started:.1f}s)")
 
     def finish_dl_check() -> None:
-        if dl_check:
+        if dl_check_job is not None:
             try:
                 status, seconds = dl_check_job.result()
             except InconsistentData as error:
@@ -138,24 +149,58 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[Bu
         "timings": {step: round(seconds, 3) for step, seconds in timings.items()},
     }
     working.bulk_extend(inputs.shapes)  # now exactly what is published
+    finish_dl_check.cancel = dl_check_job.cancel if dl_check_job is not None else (lambda: None)
     return BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working), finish_dl_check
 
 
-def _start_dl_check(quads: list, cache_dir: Path, inputs_key: str) -> concurrent.futures.Future:
-    """The OWL 2 DL check in a daemon thread (a build that fails meanwhile does not wait for it).
+class _DLCheckJob:
+    """The OWL 2 DL check in a child process of its own (forked: it inherits the parsed statements).
 
-    A pass is remembered under cache_dir by `inputs_key` (see check_with_hermit).
+    A process, not a thread: preparing HermiT's input is Python work, and in a thread it would take the
+    interpreter lock from the rules and SHACL running meanwhile (it doubled their time at 1 M statements).
+    A pass is remembered under cache_dir by `inputs_key` (see check_with_hermit). `cancel()` ends the child
+    and its JVM (a build that fails meanwhile does not wait for it).
     """
-    job: concurrent.futures.Future = concurrent.futures.Future()
 
-    def run():
+    def __init__(self, quads: list, cache_dir: Path, inputs_key: str):
+        context = multiprocessing.get_context("fork")
+        self._answer, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key),
+                                        name="migkg-hermit", daemon=True)
+        self._process.start()
+        sender.close()
+
+    def result(self) -> tuple[str, float]:
         try:
-            job.set_result(check_with_hermit(quads, cache_dir / "dl-check", inputs_key))
-        except BaseException as error:  # handed to the waiting build, which reports it
-            job.set_exception(error)
+            kind, value = self._answer.recv()
+        except EOFError:
+            self._process.join()
+            return f"failed to run: the DL check process ended with status {self._process.exitcode}", 0.0
+        finally:
+            self._process.join()
+        if kind == "inconsistent":
+            raise InconsistentData(value)
+        if kind == "error":
+            return f"failed to run: {value}", 0.0
+        return value
 
-    threading.Thread(target=run, name="migkg-hermit", daemon=True).start()
-    return job
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)  # the child and the JVM it started
+            except OSError:
+                pass
+        self._process.join()
+
+
+def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str) -> None:
+    os.setsid()  # its own process group, so that cancel() also ends the JVM
+    try:
+        answer.send(("passed", check_with_hermit(quads, passed_dir, inputs_key)))
+    except InconsistentData as error:
+        answer.send(("inconsistent", str(error)))
+    except Exception as error:  # reported by the waiting build as a check that could not run
+        answer.send(("error", f"{type(error).__name__}: {error}"))
 
 
 def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
@@ -177,7 +222,11 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
                             describe=lambda store: {"summary": summary(store)}, content=result.content,
                             before_switch=wait_for_dl_check)
     except OSError as error:
+        finish_dl_check.cancel()
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
+    except BaseException:
+        finish_dl_check.cancel()
+        raise
     finally:
         result.content = None
     result.store_directory = str(directory)

@@ -221,3 +221,14 @@ def test_a_failed_dl_check_after_the_store_is_written_keeps_the_previous_store(p
     assert sorted(p.name for p in (project.store_path.parent / "builds").iterdir()) == builds
     assert _snapshot(project) == before
     assert not any(line.startswith("store:") for line in progress)
+
+
+def test_a_build_that_fails_meanwhile_ends_the_dl_check(project):
+    """HermiT runs in a child process; a build that fails before it finishes ends it and its JVM."""
+    import psutil
+
+    (project.data_dir / "bad.trig").write_text(PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { '
+                                               'id:colombo-process mig:establishedIn "2003" . }', encoding="utf-8")
+    with pytest.raises(BuildFailed, match="mig:establishedIn must be typed"):
+        build(project, dl_check=True)
+    assert psutil.Process().children(recursive=True) == []
