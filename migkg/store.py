@@ -92,13 +92,19 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
         suffix += 1
     try:
         directory.mkdir()
+        # With the content in memory, the dumps are written by a forked child meanwhile (the serializers
+        # hold the interpreter lock: in a thread they would wait for the bulk load).
+        dumping = _fork(write_dumps, content, directory / DUMPS_DIR) if content is not None else None
         store = Store(str(directory / OXIGRAPH_DIR))
         store.bulk_extend(quads)
         if describe is not None:
             manifest.update(describe(content if content is not None else store))
         store.flush()
         store.optimize()
-        write_dumps(content if content is not None else store, directory / DUMPS_DIR)
+        if dumping is None:
+            write_dumps(store, directory / DUMPS_DIR)
+        else:
+            _join(dumping, "writing the dumps")
         del store
         (directory / READERS_LOCK).touch()
         if before_switch is not None:
@@ -114,6 +120,25 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
         raise
     _prune(root, keep=directory)
     return directory
+
+
+def _fork(function: Callable, *args) -> int:
+    """Run function(*args) in a forked child; its pid, for _join."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 1
+        try:
+            function(*args)
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
+
+
+def _join(pid: int, what: str) -> None:
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise OSError(f"{what} failed (child process status {status})")
 
 
 def write_dumps(store: Store, directory: Path) -> None:
