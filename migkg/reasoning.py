@@ -2,8 +2,9 @@
 
 The rules are the OWL 2 RL ones the ontology uses (subclass, equivalence, subproperty, inverse,
 symmetric, transitive, domain, range, hasValue, hasSelf, property chains); each reads its axioms
-from the ontology graph, so a new axiom needs no code. HermiT (owlready2, Java) then checks that
-ontology plus data are consistent and that no class is unsatisfiable.
+from the statements, so a new axiom needs no code. They are applied semi-naively in Python (each round
+joins only the statements new in the previous one). HermiT (the jar owlready2 ships, run by Java) then
+checks that ontology plus data are consistent and that no class is unsatisfiable.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class _Axioms:
                 if any(t in _TRUE for t in has_self.get(r, ())):  # SPARQL `?t = true`
                     self.self_links[c].add(p)
         # The properties whose statements hasSelf rolifies: technical, kept out of the published graph.
-        self.technical = set(on_property_of(has_self, on_property))
+        self.technical = set(_on_property_of(has_self, on_property))
         first, rest = _index(pairs(_FIRST)), _index(pairs(_REST))
         self.chains: list[tuple[str, list[str]]] = []
         for p, head in pairs(_CHAIN):
@@ -164,7 +165,8 @@ class _Axioms:
         self.signature = frozenset((p, frozenset(pairs)) for p, pairs in by_predicate.items())
 
 
-def on_property_of(has_self: dict, on_property: dict):
+def _on_property_of(has_self: dict, on_property: dict):
+    """The properties of the hasSelf restrictions."""
     for r in has_self:
         yield from on_property.get(r, ())
 
@@ -408,7 +410,7 @@ _RDF_TYPE = NamedNode(RDF + "type")
 _BUILT_IN_ANNOTATIONS = {NamedNode(RDFS + n) for n in ("label", "comment", "seeAlso", "isDefinedBy")} | {
     NamedNode(OWL + n) for n in ("versionInfo", "deprecated", "priorVersion", "backwardCompatibleWith",
                                  "incompatibleWith")}
-_OTHER_PROPERTY_RDF_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
+_OTHER_PROPERTY_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
                                                       "InverseFunctionalProperty", "TransitiveProperty",
                                                       "SymmetricProperty", "AsymmetricProperty", "ReflexiveProperty",
                                                       "IrreflexiveProperty")} | {NamedNode(RDF + "Property")}
@@ -432,7 +434,7 @@ def dl_input(quads: Iterable[Quad]) -> list:
     candidates = (declared | _BUILT_IN_ANNOTATIONS)
     other_use = {s for s, p, o in triples if s in candidates and not (
         (p == _RDF_TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
-    other_use |= {s for s, p, o in triples if p == _RDF_TYPE and o in _OTHER_PROPERTY_RDF_TYPES and s in candidates}
+    other_use |= {s for s, p, o in triples if p == _RDF_TYPE and o in _OTHER_PROPERTY_TYPES and s in candidates}
     other_use |= {o for s, p, o in triples if o in candidates}
     annotations = candidates - other_use
     return [t for t in triples if t[1] not in annotations or t[2] == _ANNOTATION_PROPERTY]
