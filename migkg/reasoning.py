@@ -496,6 +496,14 @@ def named_classes(triples: list) -> set:
     """Every IRI the triples use as a class (generously: a non-class among them only gets a witness it can
     always have), except the built-in vocabulary and declared datatypes."""
     datatypes = {s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(RDFS + "Datatype")}
+    # The range or filler of a data property is a datatype (a witness would pun it into a class and could
+    # change how the OWL API reads the axioms about it), unless a class-only position names it as well.
+    data_properties = {s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(OWL + "DatatypeProperty")}
+    on_data_property = {s for s, p, o in triples if p == NamedNode(OWL + "onProperty") and o in data_properties}
+    data_ranges = {o for s, p, o in triples if (p == NamedNode(RDFS + "range") and s in data_properties) or (
+        p in (NamedNode(OWL + "someValuesFrom"), NamedNode(OWL + "allValuesFrom")) and s in on_data_property)}
+    class_only = {t for s, p, o in triples if p in _CLASS_BOTH_ENDS for t in (s, o)} | {
+        s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(OWL + "Class")}
     first = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "first"))
     rest = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "rest"))
     found = set()
@@ -508,7 +516,8 @@ def named_classes(triples: list) -> set:
             found.add(s)
         if p in _CLASS_LISTS:
             found |= set(_rdf_list(o, first, rest))
-    return {c for c in found if isinstance(c, NamedNode) and not c.value.startswith(_VOCABULARY)} - datatypes
+    found -= datatypes | (data_ranges - class_only)
+    return {c for c in found if isinstance(c, NamedNode) and not c.value.startswith(_VOCABULARY)}
 
 
 def _unsatisfiable_classes(output: str) -> list[str]:

@@ -65,8 +65,11 @@ def test_an_unsatisfiable_class_is_caught_and_named(definition):
 def test_every_class_gets_a_witness():
     classes = {c.value for c in named_classes(dl_input(quads(ONTOLOGY + """
         ex:G owl:equivalentClass [ owl:unionOf ( ex:H ex:I ) ] . ex:J a owl:Restriction ; owl:onProperty ex:p ;
-        owl:someValuesFrom ex:K . ex:p rdfs:domain ex:L ; rdfs:range ex:M . ex:count rdfs:range xsd:integer .""")))}
-    assert {f"https://example.org/{c}" for c in "ABCGHIKLM"} <= classes
+        owl:someValuesFrom ex:K . ex:p rdfs:domain ex:L ; rdfs:range ex:M . ex:count rdfs:range xsd:integer .
+        ex:code a owl:DatatypeProperty ; rdfs:range ex:CodeType . ex:name a owl:DatatypeProperty ; rdfs:range ex:N .
+        ex:N a owl:Class .""")))}
+    assert {f"https://example.org/{c}" for c in "ABCGHIKLMN"} <= classes
+    assert "https://example.org/CodeType" not in classes  # a datatype: no witness
     assert not any(c.startswith(("http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/2002/07/owl#"))
                    for c in classes)
 
