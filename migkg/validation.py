@@ -11,6 +11,7 @@ shape names) instead of copying a million statements into an rdflib graph as pys
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, se
 
 from .namespaces import PROV, RDF, RDFS, SH, SOURCES_GRAPH, XSD
 from .sources import ParsedInputs
+
+# rdflib logs a traceback for every literal whose lexical form does not fit its datatype; SHACL reports
+# those in plain words (sh:datatype), so the traceback would only bury the message the user needs.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 class UnsupportedShape(Exception):
