@@ -131,7 +131,7 @@ class MemorySampler(threading.Thread):
                 children = sum(c.memory_info().rss for c in self.process.children(recursive=True))
                 self.child_peak = max(self.child_peak, children)
             except psutil.Error:
-                pass
+                pass  # a child ended between being listed and being read: the next sample goes on without it
             time.sleep(0.02)
 
     def take(self) -> int:

@@ -189,7 +189,7 @@ class _DLCheckJob:
             try:
                 os.killpg(self._process.pid, signal.SIGKILL)  # the child and the JVM it started
             except OSError:
-                pass
+                pass  # the group ended on its own between the check and the kill: nothing left to stop
         self._process.join()
 
 

@@ -298,12 +298,14 @@ def test_the_query_queue_refuses_past_its_bound_and_frees_its_places():
             assert entered.acquire(timeout=10)
         with pytest.raises(BackendUnavailable, match="already with the query engine"):
             with queue.place():
-                pass
+                pytest.fail("a fourth query was let through a queue of three")
         release.set()
         for future in held:
             future.result(10)
+    admitted = []
     with queue.place():  # every place was given back, failures included
-        pass
+        admitted.append(True)
+    assert admitted == [True]
 
 
 FLOOD = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # {}"
