@@ -168,6 +168,17 @@ SHAPES_KEPT = 2048  # shapes of recent query texts (explorer pages and catalogue
 SHAPE_TEXT_KEPT = 8192  # longer texts are tokenized each time, so the memory kept stays bounded
 
 
+def may_name(text: str, keywords: tuple[str, ...]) -> bool:
+    """False only if no word token of `text` can be one of `keywords` (upper case), without tokenizing.
+
+    A keyword token is a word whose `str.upper()` is the keyword; `upper` maps character by character,
+    so such a word leaves the keyword in the upper-cased text. Costs microseconds where tokenizing a
+    query costs half a millisecond.
+    """
+    upper = text.upper()
+    return any(keyword in upper for keyword in keywords)
+
+
 def shape(text: str) -> QueryShape:
     """What the server needs to know about `text` (tokenized once per distinct short text)."""
     return _kept_shape(text) if len(text) <= SHAPE_TEXT_KEPT else _shape(text)

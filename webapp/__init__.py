@@ -13,6 +13,7 @@ from migkg.backend import Backend, BackendUnavailable, QueryRejected
 from migkg.config import Settings
 
 from . import backend_access, response_cache, security
+from .form_parsing import AppRequest
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None, **overrides) -> Flask:
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     Raises migkg.backend.BackendConfigError, with a plain message, when the settings name no usable backend.
     """
     app = Flask(__name__)
+    app.request_class = AppRequest
     settings = settings or Settings()
     app.config.update(
         MIGKG=settings,

@@ -28,7 +28,7 @@ from ..backend import (BUILD_GRAPH, UNION_GRAPH, Answer, Backend, BackendUnavail
 from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
 from ..namespaces import MIG, PREFIXES, sparql_prologue
-from ..sparql_lexer import dataset_references, shape, with_dataset
+from ..sparql_lexer import SparqlSyntaxError, dataset_references, shape, with_dataset
 
 MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
 # An engine that answers true to the first ignores FROM (the Oxigraph server with --union-default-graph
@@ -149,7 +149,10 @@ class RemoteSnapshot(Snapshot):
         if task.require_graph is not None and not self.has_graph(task.require_graph):
             raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
         query = task.query
-        found = shape(query)
+        try:
+            found = shape(query)
+        except SparqlSyntaxError as error:  # prepare() leaves texts naming no SERVICE or FROM untokenized
+            raise QueryRejected(400, f"Syntax error in the query: {error}.") from None
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
         # graph, make some engines answer with more headers than HTTP clients accept). Graphs the build
         # did not publish are named as an absent graph: the engine may hold other, private graphs. Both

@@ -1,0 +1,124 @@
+"""The cheap paths of an uncached query: form bodies decoded in C, and texts sent on untokenized.
+
+Each must give exactly what the general path gives: Werkzeug's `parse_qsl` for form bodies, the
+tokenizer's verdict (SERVICE refused, FROM honoured) for query texts.
+"""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import parse_qsl, quote_plus, urlencode
+
+import pytest
+from pyoxigraph import NamedNode
+
+from migkg.backend import Dataset, QueryRejected, prepare
+from migkg.sparql_lexer import may_name, shape
+from webapp.form_parsing import parse_form
+
+QUERY = "PREFIX mig: <https://w3id.org/migkg/ontology#>\nSELECT ?s WHERE { ?s a mig:State } # ü ☃ \\ %"
+ALPHABET = ["a", "Z", "0", "%", "%2", "%41", "%4G", "%C3", "%A9", "%FF", "%e2%98%83", "+", "&", "=", "\\", "\\x41",
+            "\\u00e9", " ", "é", "\x00", "%00", ";", "&&", "=="]
+
+
+def werkzeug_pairs(body: bytes) -> list[tuple[str, str]]:
+    return parse_qsl(body.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+
+
+@pytest.mark.parametrize("body", [
+    urlencode({"query": QUERY}).encode(),
+    urlencode([("query", QUERY), ("default-graph-uri", "http://example.org/g?a=1&b=2")]).encode(),
+    b"query=%3Fs&&flag&empty=&=value&a=b=c",
+    b"query=caf%C3%A9+%E2%98%83",
+    b"query=%FF%FE+bad+utf8",
+    b"query=back\\slash\\x41\\n",
+    b"",
+])
+def test_form_bodies_read_as_werkzeug_reads_them(body):
+    assert parse_form(body) == werkzeug_pairs(body)
+
+
+@pytest.mark.parametrize("body", [b"query=100%", b"query=%zz", b"query=%4", "query=café".encode()])
+def test_bodies_the_fast_decoder_cannot_read_exactly_go_to_werkzeug(body):
+    assert parse_form(body) is None
+
+
+def test_random_bodies_match_werkzeug():
+    rng = random.Random(20261130)
+    checked = 0
+    for _ in range(20000):
+        body = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 30))).encode()
+        pairs = parse_form(body)
+        if pairs is not None:
+            assert pairs == werkzeug_pairs(body), body
+            checked += 1
+    assert checked > 2000  # a fifth of the random bodies take the fast path, so the comparison means something
+
+
+def test_the_app_reads_form_posts_through_the_fast_parser(client):
+    text = "SELECT (STR(?x) AS ?v) WHERE { BIND(\"a+b %41 ☃\" AS ?x) }"
+    response = client.post("/sparql", data="query=" + quote_plus(text),
+                           headers={"Content-Type": "application/x-www-form-urlencoded",
+                                    "Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert response.get_json()["results"]["bindings"][0]["v"]["value"] == "a+b %41 ☃"
+    malformed = client.post("/sparql", data="query=SELECT+*+WHERE+%7B%7D+%23+100%",
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Accept": "application/sparql-results+json"})
+    assert malformed.status_code == 200  # Werkzeug's parser keeps a stray "%" as it is
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    "select * where { service <http://example.org/sparql> { ?s ?p ?o } }",
+    "SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p 'SERVICE' } # FROM",
+    "SELECT * WHERE { ?s <http://example.org/from> ?o }",
+    "SELECT * WHERE { ?s ?p ?o . ſervice <http://example.org/> { } }",  # "ſ".upper() == "S"
+    "SELECT * WHERE { ?s ?p ?o . FİLTER(true) }",
+    "SELECT * WHERE { ?s ?p \"unterminated }",
+    "ASK { ?s ?p ?o . FROM }",
+])
+def test_untokenized_texts_are_exactly_those_the_tokenizer_clears(text):
+    """A text skips the tokenizer only if the tokenizer would find no SERVICE and no FROM in it."""
+    if may_name(text, ("SERVICE", "FROM")):
+        return
+    try:
+        found = shape(text)
+    except ValueError:
+        return  # unreadable: sent on as it is, the engine answers the syntax error (a 400 too, below)
+    assert not found.uses_service and not found.has_dataset_clause
+
+
+def test_untokenized_syntax_errors_are_still_400(client):
+    response = client.get("/sparql", query_string={"query": 'SELECT * WHERE { ?s ?p "unterminated }'},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 400
+    assert b"Syntax error in the query" in response.data
+
+
+def test_prepare_still_refuses_service_and_honours_from():
+    with pytest.raises(QueryRejected) as refused:
+        prepare("SELECT * WHERE { SeRvIcE <http://example.org/sparql> { ?s ?p ?o } }", None, None)
+    assert refused.value.status == 400
+    assert prepare("SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }", None, None)[1] is False
+    assert prepare("SELECT * WHERE { ?s ?p ?o }", None, None) == ("SELECT * WHERE { ?s ?p ?o }", True)
+    assert prepare("SELECT * WHERE { ?s ?p ?o }", None, Dataset(("http://example.org/g",), ()))[1] is False
+    bound, _ = prepare("SELECT * WHERE { ?s ?p ?o }", {"s": NamedNode("http://example.org/x")}, None)
+    assert "VALUES (?s) { (<http://example.org/x>) }" in bound
+
+
+def test_random_texts_never_skip_what_the_tokenizer_finds():
+    rng = random.Random(13)
+    words = ["SELECT", "*", "WHERE", "{", "}", "?s", "?p", "?o", "SERVICE", "service", "FROM", "from", "NAMED",
+             "<http://example.org/service>", "'from'", "# service\n", "GRAPH", "ſervice", "Service", ".", "fr", "om"]
+    for _ in range(5000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        if may_name(text, ("SERVICE", "FROM")):
+            continue
+        try:
+            found = shape(text)
+        except ValueError:
+            continue  # unreadable text: the engine reports the syntax error
+        assert not found.uses_service and not found.has_dataset_clause, text
