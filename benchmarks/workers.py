@@ -59,6 +59,10 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="migkg-workers-") as work:
         bodies = {mix: write_bodies(texts, Path(work), mix) for mix, texts in mixes.items()}
+        # A slice of the cold pool per client count: within one server's run no cold text is sent twice.
+        size = len(mixes["cold"]) // len(args.clients)
+        cold_bodies = {clients: write_bodies(mixes["cold"][n * size:(n + 1) * size], Path(work), f"cold-{clients}")
+                       for n, clients in enumerate(args.clients)}
         for web, query in configurations:
             with ExitStack() as stack:
                 url, pid = serve(settings.store_path, web, query, stack)
@@ -67,7 +71,8 @@ def main() -> int:
                 for mix in MIXES:
                     for clients in args.clients:
                         settle([pid])
-                        rate, bad, _ = wrk(url, bodies[mix], clients, args.seconds)
+                        rate, bad, _ = wrk(url, cold_bodies[clients] if mix == "cold" else bodies[mix], clients,
+                                           args.seconds)
                         cells.append(f"{rate:,.0f}" + (f" ({bad} failed)" if bad else ""))
                         print(f"{web}x{query} {mix:8} {clients:2} clients: {rate:8.1f} req/s", file=sys.stderr)
                 rows.append(f"| {web} × {query} | " + " | ".join(cells) + " |")

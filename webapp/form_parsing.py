@@ -18,11 +18,13 @@ from werkzeug.formparser import FormDataParser
 
 _MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
+
 def _unquote_plus(raw: bytes) -> str:
     # After doubling the backslashes, the only escapes escape_decode sees are the `\xNN` made of `%NN`.
     escaped = raw.replace(b"+", b" ").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
     # "werkzeug.url_quote" (registered by werkzeug.urls, which Flask imports) is the handler Werkzeug uses.
     return codecs.escape_decode(escaped)[0].decode("utf-8", "werkzeug.url_quote")
+
 
 def parse_form(body: bytes) -> list[tuple[str, str]] | None:
     """The (name, value) pairs `parse_qsl(body.decode(), keep_blank_values=True)` gives, or None if the
@@ -37,6 +39,7 @@ def parse_form(body: bytes) -> list[tuple[str, str]] | None:
         pairs.append((_unquote_plus(name), _unquote_plus(value)))
     return pairs
 
+
 class FastFormDataParser(FormDataParser):
     def _parse_urlencoded(self, stream, mimetype, content_length, options):
         # Werkzeug's own method reads the whole (already length-limited) stream too.
@@ -48,4 +51,6 @@ class FastFormDataParser(FormDataParser):
 
 
 class AppRequest(Request):
+    """The app's request: Flask's, with form bodies read by FastFormDataParser."""
+
     form_data_parser_class = FastFormDataParser
