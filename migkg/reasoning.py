@@ -402,22 +402,25 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
 # (-U, the classes equivalent to owl:Nothing) to say which of the two it is; owlready2's sync_reasoner
 # classified classes and properties and realised every individual (-c -O -D -I) each time, which the
 # check never read.
-HERMIT_ACTIONS = "witnesses -k; on failure -k -U; --ignoreUnsupportedDatatypes"
+HERMIT_ACTIONS = "witnesses -k (an ABox summary first); on failure -k -U; --ignoreUnsupportedDatatypes"
 HERMIT_MEMORY_MB = int(os.environ.get("MIGKG_HERMIT_MEMORY_MB", "2000"))
-_ANNOTATION_PROPERTY = NamedNode(OWL + "AnnotationProperty")
-_RDF_TYPE = NamedNode(RDF + "type")
+# HermiT's input is prepared on the terms' N-Triples forms, like the rules (Python strings hash and compare
+# several times faster than pyoxigraph terms); the terms themselves are kept to write it with pyoxigraph.
+_ANNOTATION_PROPERTY = f"<{OWL}AnnotationProperty>"
 # Annotation properties built into OWL 2 (section 5.5 of the structural specification).
-_BUILT_IN_ANNOTATIONS = {NamedNode(RDFS + n) for n in ("label", "comment", "seeAlso", "isDefinedBy")} | {
-    NamedNode(OWL + n) for n in ("versionInfo", "deprecated", "priorVersion", "backwardCompatibleWith",
-                                 "incompatibleWith")}
-_OTHER_PROPERTY_TYPES = {NamedNode(OWL + n) for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
-                                                      "InverseFunctionalProperty", "TransitiveProperty",
-                                                      "SymmetricProperty", "AsymmetricProperty", "ReflexiveProperty",
-                                                      "IrreflexiveProperty")} | {NamedNode(RDF + "Property")}
+_BUILT_IN_ANNOTATIONS = {f"<{RDFS}{n}>" for n in ("label", "comment", "seeAlso", "isDefinedBy")} | {
+    f"<{OWL}{n}>" for n in ("versionInfo", "deprecated", "priorVersion", "backwardCompatibleWith", "incompatibleWith")}
+_OTHER_PROPERTY_TYPES = {f"<{OWL}{n}>" for n in ("ObjectProperty", "DatatypeProperty", "FunctionalProperty",
+                                                 "InverseFunctionalProperty", "TransitiveProperty",
+                                                 "SymmetricProperty", "AsymmetricProperty", "ReflexiveProperty",
+                                                 "IrreflexiveProperty")} | {f"<{RDF}Property>"}
+_RDF_TYPE = NamedNode(RDF + "type")
+
+DLInput = dict  # (subject, predicate, object) in N-Triples form → a Quad holding those terms
 
 
-def dl_input(quads: Iterable[Quad]) -> list:
-    """The statements HermiT needs: all of them but annotation assertions, as triples.
+def dl_input(quads: Iterable[Quad]) -> DLInput:
+    """The statements HermiT needs: all of them but annotation assertions, once each whatever the graph.
 
     Why this is sound: in OWL 2 DL (the Direct Semantics) annotations have no meaning, so removing an
     annotation assertion changes neither consistency nor the satisfiability of any class. A statement is
@@ -429,15 +432,82 @@ def dl_input(quads: Iterable[Quad]) -> list:
     tests/test_build_dl.py shows the check still catches an
     inconsistent ABox and an unsatisfiable class, and that the reduction keeps a property used both ways.
     """
-    triples = {(q.subject, q.predicate, q.object) for q in quads}
-    declared = {s for s, p, o in triples if p == _RDF_TYPE and o == _ANNOTATION_PROPERTY}
+    triples = {(str(q.subject), str(q.predicate), str(q.object)): q for q in quads}
+    declared = {s for s, p, o in triples if p == _TYPE and o == _ANNOTATION_PROPERTY}
     candidates = (declared | _BUILT_IN_ANNOTATIONS)
     other_use = {s for s, p, o in triples if s in candidates and not (
-        (p == _RDF_TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
-    other_use |= {s for s, p, o in triples if p == _RDF_TYPE and o in _OTHER_PROPERTY_TYPES and s in candidates}
+        (p == _TYPE and o == _ANNOTATION_PROPERTY) or p in candidates)}
+    other_use |= {s for s, p, o in triples if p == _TYPE and o in _OTHER_PROPERTY_TYPES and s in candidates}
     other_use |= {o for s, p, o in triples if o in candidates}
     annotations = candidates - other_use
-    return [t for t in triples if t[1] not in annotations or t[2] == _ANNOTATION_PROPERTY]
+    return {t: q for t, q in triples.items() if t[1] not in annotations or t[2] == _ANNOTATION_PROPERTY}
+
+
+def abox_summary(triples: DLInput) -> list[Triple]:
+    """The triples with the individuals of like description merged into one: what HermiT checks first.
+
+    Which individuals are merged: an IRI that occurs only as the subject of `rdf:type C` (C a class,
+    owl:Thing or owl:NamedIndividual) and as the subject or object of statements whose predicate is no RDF,
+    RDFS or OWL term: an individual that only class and property assertions mention. Every other term keeps
+    its name: classes, properties, blank nodes, literals, and any individual the axioms name (an
+    owl:hasValue or owl:oneOf member, an owl:sameAs or owl:differentFrom end, …). Individuals are merged
+    when they have the same asserted classes, the same predicates out and in, and the same values for the
+    properties that owl:hasValue restrictions read (so that the classes those restrictions define stay
+    apart); each group is named by its first member.
+
+    Why a pass of the summary is a pass of the whole: the summary is the image of the triples under the
+    merge f, which changes only individuals of class and property assertions. Take any model I' of the
+    summary (with the witnesses, which are never merged) and let I be I' with each individual a
+    interpreted as f(a) is in I'. Every axiom that names no merged individual reads the same in I; each
+    class assertion C(a) holds because C(f(a)) does, each property assertion p(a, b) because p(f(a), f(b))
+    does (literals are never merged); keys hold because I names a subset of what I' names. So I is a
+    model of the whole: consistent, with every class (through its witness) non-empty. The converse does
+    not hold (merging can add a clash: two values of a functional property, disjoint classes, a new
+    self-link), so a summary that fails proves nothing and the whole input is checked as before.
+    """
+    restricted = {s for s, p, o in triples if p == _HAS_VALUE}
+    value_properties = {o for s, p, o in triples if p == _ON_PROPERTY and s in restricted}
+    fixed: set = set()
+    classes: dict = defaultdict(set)
+    out: dict = defaultdict(set)
+    incoming: dict = defaultdict(set)
+    for s, p, o in triples:
+        if p == _TYPE:
+            fixed.add(o)
+            if _is_iri(o) and o[1:].startswith(_VOCABULARY) and o not in _INDIVIDUAL_TYPES:
+                fixed.add(s)  # a class, property, restriction, list, ontology, … declared as such
+            else:
+                classes[s].add(o)
+        elif p[1:].startswith(_VOCABULARY):
+            fixed.add(s)
+            fixed.add(o)
+        else:
+            fixed.add(p)
+            out[s].add((p, o) if p in value_properties else p)
+            incoming[o].add(p)
+    groups: dict = defaultdict(list)
+    for term in classes.keys() | out.keys() | incoming.keys():
+        if _is_iri(term) and term not in fixed:
+            groups[(frozenset(classes.get(term, ())), frozenset(out.get(term, ())),
+                    frozenset(incoming.get(term, ())))].append(term)
+    image: dict = {}
+    for members in groups.values():
+        if len(members) > 1:
+            first = min(members)
+            named = NamedNode(first[1:-1])  # an IRI's N-Triples form is the IRI in <>, never escaped
+            for member in members:
+                image[member] = (first, named)
+    summary: dict = {}
+    for (s, p, o), quad in triples.items():
+        merged_s, merged_o = image.get(s), image.get(o)
+        if merged_s is None and merged_o is None:
+            summary.setdefault((s, p, o), Triple(quad.subject, quad.predicate, quad.object))
+            continue
+        key = (merged_s[0] if merged_s else s, p, merged_o[0] if merged_o else o)
+        if key not in summary:
+            summary[key] = Triple(merged_s[1] if merged_s else quad.subject, quad.predicate,
+                                  merged_o[1] if merged_o else quad.object)
+    return list(summary.values())
 
 
 def _hermit_classpath() -> str:
@@ -449,12 +519,19 @@ def _hermit_classpath() -> str:
 
 def _run_hermit(quads: list[Quad]) -> str:
     triples = dl_input(quads)
-    witnesses = [(NamedNode(f"urn:migkg:dl-check:witness:{number}"), _RDF_TYPE, cls)
-                 for number, cls in enumerate(sorted(named_classes(triples), key=str))]
-    run = _hermit(triples + witnesses, "-k")
+    witnesses = [Triple(NamedNode(f"urn:migkg:dl-check:witness:{number}"), _RDF_TYPE, NamedNode(cls))
+                 for number, cls in enumerate(sorted(named_classes(triples)))]
+    # First the summary (see abox_summary): if it passes, so does the whole; if not, the whole is checked.
+    summary = abox_summary(triples)
+    if len(summary) < len(triples):
+        run = _hermit(summary + witnesses, "-k")
+        if run.returncode == 0 and "owl#Thing is satisfiable" in run.stdout:
+            return "passed (HermiT: consistent, no unsatisfiable class)"
+    whole = [Triple(q.subject, q.predicate, q.object) for q in triples.values()]
+    run = _hermit(whole + witnesses, "-k")
     if run.returncode == 0 and "owl#Thing is satisfiable" in run.stdout:
         return "passed (HermiT: consistent, no unsatisfiable class)"
-    run = _hermit(triples, "-k", "-U")  # which is it: an inconsistent ABox, or an unsatisfiable class?
+    run = _hermit(whole, "-k", "-U")  # which is it: an inconsistent ABox, or an unsatisfiable class?
     if run.returncode != 0:
         if "InconsistentOntologyException" in run.stderr or "Inconsistent ontology" in run.stderr:
             raise InconsistentData(
@@ -472,40 +549,43 @@ def _run_hermit(quads: list[Quad]) -> str:
     return "passed (HermiT: consistent, no unsatisfiable class)"
 
 
-def _hermit(triples: list, *actions: str) -> subprocess.CompletedProcess:
+def _hermit(triples: list[Triple], *actions: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
         path = Path(tmp) / "graph.nt"
         with open(path, "wb") as output:
-            serialize((Triple(*t) for t in triples), output, format=RdfFormat.N_TRIPLES)
+            serialize(triples, output, format=RdfFormat.N_TRIPLES)
         command = ["java", f"-Xmx{HERMIT_MEMORY_MB}M", "-XX:+UseSerialGC", "-cp", _hermit_classpath(),
                    "org.semanticweb.HermiT.cli.CommandLine", *actions, "--ignoreUnsupportedDatatypes", path.as_uri()]
         return subprocess.run(command, capture_output=True, text=True)
 
 
 # Where an IRI stands for a class in the RDF mapping of OWL 2 (objects of these, subjects too for the first).
-_CLASS_BOTH_ENDS = {NamedNode(RDFS + "subClassOf"), NamedNode(OWL + "equivalentClass"), NamedNode(OWL + "disjointWith")}
-_CLASS_OBJECT = {_RDF_TYPE, NamedNode(OWL + "complementOf"), NamedNode(OWL + "someValuesFrom"),
-                 NamedNode(OWL + "allValuesFrom"), NamedNode(OWL + "onClass"), NamedNode(RDFS + "domain"),
-                 NamedNode(RDFS + "range")}
-_CLASS_SUBJECT = {NamedNode(OWL + "hasKey"), NamedNode(OWL + "disjointUnionOf")}
-_CLASS_LISTS = {NamedNode(OWL + n) for n in ("unionOf", "intersectionOf", "disjointUnionOf", "members")}
+_CLASS_BOTH_ENDS = {f"<{RDFS}subClassOf>", f"<{OWL}equivalentClass>", f"<{OWL}disjointWith>"}
+_CLASS_OBJECT = {_TYPE, f"<{OWL}complementOf>", f"<{OWL}someValuesFrom>", f"<{OWL}allValuesFrom>",
+                 f"<{OWL}onClass>", f"<{RDFS}domain>", f"<{RDFS}range>"}
+_CLASS_SUBJECT = {f"<{OWL}hasKey>", f"<{OWL}disjointUnionOf>"}
+_CLASS_LISTS = {f"<{OWL}{n}>" for n in ("unionOf", "intersectionOf", "disjointUnionOf", "members")}
 _VOCABULARY = (RDF, RDFS, OWL, XSD)
+# Objects of rdf:type that leave the subject a plain individual (a declaration, a class assertion).
+_INDIVIDUAL_TYPES = {f"<{OWL}NamedIndividual>", f"<{OWL}Thing>"}
 
 
-def named_classes(triples: list) -> set:
-    """Every IRI the triples use as a class (generously: a non-class among them only gets a witness it can
-    always have), except the built-in vocabulary and declared datatypes."""
-    datatypes = {s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(RDFS + "Datatype")}
+def named_classes(triples: Iterable[tuple[str, str, str]]) -> set[str]:
+    """Every IRI the triples (in N-Triples form) use as a class, as IRIs (generously: a non-class among them
+    only gets a witness it can always have), except the built-in vocabulary and declared datatypes."""
+    triples = list(triples)
+    datatypes = {s for s, p, o in triples if p == _TYPE and o == f"<{RDFS}Datatype>"}
     # The range or filler of a data property is a datatype (a witness would pun it into a class and could
     # change how the OWL API reads the axioms about it), unless a class-only position names it as well.
-    data_properties = {s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(OWL + "DatatypeProperty")}
-    on_data_property = {s for s, p, o in triples if p == NamedNode(OWL + "onProperty") and o in data_properties}
-    data_ranges = {o for s, p, o in triples if (p == NamedNode(RDFS + "range") and s in data_properties) or (
-        p in (NamedNode(OWL + "someValuesFrom"), NamedNode(OWL + "allValuesFrom")) and s in on_data_property)}
+    data_properties = {s for s, p, o in triples if p == _TYPE and o == f"<{OWL}DatatypeProperty>"}
+    on_data_property = {s for s, p, o in triples if p == _ON_PROPERTY and o in data_properties}
+    fillers = (f"<{OWL}someValuesFrom>", f"<{OWL}allValuesFrom>")
+    data_ranges = {o for s, p, o in triples if (p == _RANGE and s in data_properties) or (
+        p in fillers and s in on_data_property)}
     class_only = {t for s, p, o in triples if p in _CLASS_BOTH_ENDS for t in (s, o)} | {
-        s for s, p, o in triples if p == _RDF_TYPE and o == NamedNode(OWL + "Class")}
-    first = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "first"))
-    rest = _index((s, o) for s, p, o in triples if p == NamedNode(RDF + "rest"))
+        s for s, p, o in triples if p == _TYPE and o == f"<{OWL}Class>"}
+    first = _index((s, o) for s, p, o in triples if p == _FIRST)
+    rest = _index((s, o) for s, p, o in triples if p == _REST)
     found = set()
     for s, p, o in triples:
         if p in _CLASS_BOTH_ENDS:
@@ -517,7 +597,7 @@ def named_classes(triples: list) -> set:
         if p in _CLASS_LISTS:
             found |= set(_rdf_list(o, first, rest))
     found -= datatypes | (data_ranges - class_only)
-    return {c for c in found if isinstance(c, NamedNode) and not c.value.startswith(_VOCABULARY)}
+    return {c[1:-1] for c in found if _is_iri(c) and not c[1:].startswith(_VOCABULARY)}
 
 
 def _unsatisfiable_classes(output: str) -> list[str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from pyoxigraph import Literal, NamedNode, RdfFormat, parse
 
-from migkg.reasoning import InconsistentData, check_with_hermit, dl_input, java_available, named_classes
+from migkg.reasoning import (InconsistentData, _hermit, abox_summary, check_with_hermit, dl_input, java_available,
+                             named_classes)
 from migkg.namespaces import RDFS
 
 PREFIXES = """
@@ -63,11 +64,11 @@ def test_an_unsatisfiable_class_is_caught_and_named(definition):
 
 
 def test_every_class_gets_a_witness():
-    classes = {c.value for c in named_classes(dl_input(quads(ONTOLOGY + """
+    classes = named_classes(dl_input(quads(ONTOLOGY + """
         ex:G owl:equivalentClass [ owl:unionOf ( ex:H ex:I ) ] . ex:J a owl:Restriction ; owl:onProperty ex:p ;
         owl:someValuesFrom ex:K . ex:p rdfs:domain ex:L ; rdfs:range ex:M . ex:count rdfs:range xsd:integer .
         ex:code a owl:DatatypeProperty ; rdfs:range ex:CodeType . ex:name a owl:DatatypeProperty ; rdfs:range ex:N .
-        ex:N a owl:Class .""")))}
+        ex:N a owl:Class .""")))
     assert {f"https://example.org/{c}" for c in "ABCGHIKLMN"} <= classes
     assert "https://example.org/CodeType" not in classes  # a datatype: no witness
     assert not any(c.startswith(("http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/2002/07/owl#"))
@@ -75,13 +76,69 @@ def test_every_class_gets_a_witness():
 
 
 def test_only_annotation_assertions_are_left_out():
-    triples = dl_input(quads(ONTOLOGY + """
+    triples = [(q.subject, q.predicate, q.object) for q in dl_input(quads(ONTOLOGY + """
         ex:note a owl:AnnotationProperty . ex:x ex:note "a note" .
         ex:code a owl:AnnotationProperty . ex:y ex:code "Y" . ex:R owl:onProperty ex:code .
         ex:both a owl:AnnotationProperty , owl:DatatypeProperty . ex:y ex:both "Z" .
-        ex:x ex:count 3 ."""))
+        ex:x ex:count 3 .""")).values()]
     predicates = {t[1].value.split("/")[-1].split("#")[-1] for t in triples}
     assert "label" not in predicates and "comment" not in predicates and "note" not in predicates
     assert {"code", "both", "count", "allValuesFrom", "onProperty", "disjointWith"} <= predicates
     assert (NamedNode("https://example.org/x"), NamedNode("https://example.org/count"), Literal(3)) in triples
     assert not any(t[1] == NamedNode(RDFS + "label") for t in triples)
+
+
+# Twenty individuals alike (an A pointing by p to a B), as generated data at scale would be.
+ALIKE = "".join(f"ex:a{n} a ex:A ; ex:p ex:b{n} . ex:b{n} a ex:B ; ex:count {n} .\n" for n in range(20))
+ROLES = PREFIXES + """
+ex:Chair owl:equivalentClass [ a owl:Restriction ; owl:onProperty ex:role ; owl:hasValue ex:chair ] .
+ex:Member owl:equivalentClass [ a owl:Restriction ; owl:onProperty ex:role ; owl:hasValue ex:member ] .
+ex:role a owl:ObjectProperty .
+"""
+
+
+def summary_of(text: str) -> set:
+    return {(t.subject.value, t.predicate.value, getattr(t.object, "value", None)) for t in
+            abox_summary(dl_input(quads(text)))}
+
+
+def test_the_summary_merges_individuals_alike_and_nothing_else():
+    summary = summary_of(ONTOLOGY + ALIKE + ROLES + """
+        ex:m1 a ex:M ; ex:role ex:chair . ex:m2 a ex:M ; ex:role ex:chair . ex:m3 a ex:M ; ex:role ex:member .
+        ex:other a ex:A , ex:C .""")
+    subjects = {s for s, p, o in summary}
+    ex = "https://example.org/"
+    assert {f"{ex}a{n}" for n in range(20)} & subjects == {f"{ex}a0"}  # one A pointing to a B stands for all
+    assert {f"{ex}b{n}" for n in range(20)} & subjects == {f"{ex}b0"}
+    assert {(f"{ex}b0", f"{ex}count", str(n)) for n in range(20)} <= summary  # every literal value kept
+    assert (f"{ex}a0", f"{ex}p", f"{ex}b0") in summary
+    assert {f"{ex}m1", f"{ex}m3"} <= subjects and f"{ex}m2" not in subjects  # hasValue values keep roles apart
+    assert {f"{ex}x", f"{ex}other", f"{ex}A", f"{ex}B"} <= subjects  # described otherwise; classes are kept
+    assert (f"{ex}m3", f"{ex}role", f"{ex}member") in summary  # a hasValue value is never merged
+
+
+def test_the_summary_of_consistent_data_alike_passes_by_itself():
+    """The fast path: HermiT reads the summary only, and it passes (no fallback to the whole)."""
+    summary = abox_summary(dl_input(quads(ONTOLOGY + ALIKE)))
+    assert len(summary) < len(dl_input(quads(ONTOLOGY + ALIKE))) - 50
+    run = _hermit(summary, "-k")
+    assert run.returncode == 0 and "owl#Thing is satisfiable" in run.stdout
+
+
+def test_an_inconsistency_among_individuals_alike_is_caught():
+    """The summary is the image of the whole: a clash of one individual among many alike is in it too."""
+    with pytest.raises(InconsistentData, match="inconsistent"):
+        check_with_hermit(quads(ONTOLOGY + ALIKE + "ex:count a owl:FunctionalProperty . ex:b7 ex:count 70 ."))
+
+
+def test_a_summary_that_fails_falls_back_to_the_whole():
+    """Merging a1 and a2 gives one individual two values of a functional property, one a C and one a D
+    (disjoint): the summary is inconsistent, the data are not, and the check passes."""
+    text = ONTOLOGY + ALIKE + """
+        ex:f a owl:ObjectProperty , owl:FunctionalProperty . ex:D a owl:Class ; owl:disjointWith ex:E .
+        ex:a1 ex:f ex:v1 . ex:a2 ex:f ex:v2 . ex:v1 a ex:D . ex:v2 a ex:E ."""
+    summary = abox_summary(dl_input(quads(text)))
+    assert "https://example.org/a2" not in {t.subject.value for t in summary}
+    assert _hermit(summary, "-k").returncode != 0  # the summary alone is inconsistent
+    status, _ = check_with_hermit(quads(text))
+    assert status.startswith("passed")
