@@ -21,7 +21,7 @@ from .reasoning import InconsistentData, check_with_hermit, materialise
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
 from .stats import summary
-from .store import publish
+from .store import NewBuild
 from .validation import UnsupportedShape, Violation, provenance_bundles, validate
 
 Progress = Callable[[str], None]
@@ -40,6 +40,7 @@ class BuildResult:
     store_directory: str = ""
     # In memory, exactly `quads`: what publish describes and dumps from (set until the build is published).
     content: Store | None = None
+    inferred: list[Quad] = field(default_factory=list)  # the part of `quads` the rules added
 
 
 def _quiet(_: str) -> None:
@@ -56,14 +57,17 @@ def build_id(inputs: ParsedInputs) -> str:
 
 def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
     """Everything but writing: parse, add reference data, reason, validate, the DL check. Raises BuildFailed."""
-    result, finish_dl_check = _prepare(settings, progress, dl_check)
-    finish_dl_check()
+    result, dl_check_pending = _prepare(settings, progress, dl_check)
+    dl_check_pending.wait()
     return result
 
 
-def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[BuildResult, Callable[[], None]]:
-    """Everything but writing and waiting for the DL check, which runs on: the second value waits for it
-    (and raises BuildFailed if it failed)."""
+def _prepare(settings: Settings, progress: Progress, dl_check: bool,
+             parsed: Callable[[str, list[Quad]], None] | None = None) -> tuple[BuildResult, "_PendingDLCheck"]:
+    """Everything but writing and waiting for the DL check, which runs on (see _PendingDLCheck).
+
+    `parsed(build_id, quads)`, if given, is called once the inputs are parsed with the asserted statements
+    and shapes, all of which the build publishes (build() starts writing them meanwhile)."""
     timings: dict[str, float] = {}
     step_started = time.perf_counter()
     try:
@@ -89,6 +93,8 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[Bu
                                f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
         if dl_check else None
     try:
+        if parsed is not None:
+            parsed(identity, asserted + inputs.shapes)
         return _check(settings, progress, inputs, asserted, identity, timings, dl_check_job)
     except BaseException:
         if dl_check_job is not None:
@@ -97,7 +103,7 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool) -> tuple[Bu
 
 
 def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserted: list, identity: str,
-           timings: dict, dl_check_job: "_DLCheckJob | None") -> tuple[BuildResult, Callable[[], None]]:
+           timings: dict, dl_check_job: "_DLCheckJob | None") -> tuple[BuildResult, "_PendingDLCheck"]:
     # One in-memory store holds the asserted and then the inferred statements for the RL checks and SHACL.
     working = Store()
     working.bulk_extend(asserted)
@@ -122,21 +128,6 @@ def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserte
     timings["validate"] = time.perf_counter() - step_started
     progress(f"validate (SHACL, {len(inputs.shapes)} shape statements): conforms ({time.perf_counter() - step_started:.1f}s)")
 
-    def finish_dl_check() -> None:
-        if dl_check_job is not None:
-            try:
-                status, seconds = dl_check_job.result()
-            except InconsistentData as error:
-                raise BuildFailed(f"reasoning: {error}") from None
-            report.dl_check, report.dl_seconds = status, seconds
-            timings["check"] = seconds
-            progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
-        else:
-            report.dl_check = "skipped: disabled with --no-dl-check"
-            progress(f"check (OWL 2 DL): {report.dl_check}")
-        manifest["reasoning"]["dl_check"] = report.dl_check
-        manifest["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
-
     quads = asserted + inputs.shapes + inferred
     manifest = {
         "build_id": identity,
@@ -149,8 +140,36 @@ def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserte
         "timings": {step: round(seconds, 3) for step, seconds in timings.items()},
     }
     working.bulk_extend(inputs.shapes)  # now exactly what is published
-    finish_dl_check.cancel = dl_check_job.cancel if dl_check_job is not None else (lambda: None)
-    return BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working), finish_dl_check
+    result = BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working, inferred=inferred)
+    return result, _PendingDLCheck(dl_check_job, result, report, timings, progress)
+
+
+class _PendingDLCheck:
+    """The DL check still running beside the build: `wait()` records its outcome in the result's manifest
+    (or raises BuildFailed), `cancel()` ends it."""
+
+    def __init__(self, job: "_DLCheckJob | None", result: BuildResult, report, timings: dict, progress: Progress):
+        self._job, self._result, self._report, self._timings, self._progress = job, result, report, timings, progress
+
+    def wait(self) -> None:
+        report, manifest = self._report, self._result.manifest
+        if self._job is not None:
+            try:
+                status, seconds = self._job.result()
+            except InconsistentData as error:
+                raise BuildFailed(f"reasoning: {error}") from None
+            report.dl_check, report.dl_seconds = status, seconds
+            self._timings["check"] = seconds
+            self._progress(f"check (OWL 2 DL): {status} ({seconds:.1f}s)")
+        else:
+            report.dl_check = "skipped: disabled with --no-dl-check"
+            self._progress(f"check (OWL 2 DL): {report.dl_check}")
+        manifest["reasoning"]["dl_check"] = report.dl_check
+        manifest["timings"] = {step: round(seconds, 3) for step, seconds in self._timings.items()}
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
 
 
 class _DLCheckJob:
@@ -206,26 +225,41 @@ def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str) -> N
 def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
     """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving.
 
-    The new store is written while the DL check still runs; it is switched to only once the check passed."""
-    result, finish_dl_check = _prepare(settings, progress, dl_check)
+    The asserted statements are loaded into the new on-disk store while the rules and SHACL run, the
+    inferred ones and the dumps once they passed; the new store is switched to only once the DL check passed."""
+    new_build: NewBuild | None = None
+
+    def start_writing(identity: str, known: list[Quad]) -> None:
+        nonlocal new_build
+        try:
+            new_build = NewBuild(settings.store_path, identity)
+        except OSError as error:
+            raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
+        new_build.load_in_background(known)
+
+    try:
+        result, dl_check_pending = _prepare(settings, progress, dl_check, parsed=start_writing)
+    except BaseException:
+        if new_build is not None:
+            new_build.abandon()
+        raise
     started = time.perf_counter()
     waited = 0.0
 
     def wait_for_dl_check() -> None:
         nonlocal waited
         waiting = time.perf_counter()
-        finish_dl_check()
+        dl_check_pending.wait()
         waited = time.perf_counter() - waiting
 
     try:
-        directory = publish(settings.store_path, result.quads, result.manifest,
-                            describe=lambda store: {"summary": summary(store)}, content=result.content,
-                            before_switch=wait_for_dl_check)
+        directory = new_build.finish(result.inferred, result.manifest, describe=lambda store: {"summary": summary(store)},
+                                     content=result.content, before_switch=wait_for_dl_check)
     except OSError as error:
-        finish_dl_check.cancel()
+        dl_check_pending.cancel()
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
     except BaseException:
-        finish_dl_check.cancel()
+        dl_check_pending.cancel()
         raise
     finally:
         result.content = None

@@ -6,12 +6,14 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from pyoxigraph import Quad, Store
+from pyoxigraph import DefaultGraph, Quad, RdfFormat, Store, serialize
 
 MANIFEST = "build.json"
 OXIGRAPH_DIR = "oxigraph"
@@ -80,46 +82,110 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
     If anything fails before the rename, the half-written directory is removed and the store
     path still points to the previous build.
     """
-    if store_path.exists() and not store_path.is_symlink():
-        raise FileExistsError(f"{store_path} exists and is not a migkg store link; move it away first")
-    root = builds_dir(store_path)
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    directory = root / f"{stamp}-{manifest['build_id'][:12]}"
-    suffix = 1
-    while directory.exists():
-        directory = root / f"{stamp}-{manifest['build_id'][:12]}-{suffix}"
-        suffix += 1
-    try:
+    return NewBuild(store_path, manifest["build_id"]).finish(quads, manifest, describe, content, before_switch)
+
+
+class NewBuild:
+    """A build directory written beside the published ones, in steps, and switched to by `finish`.
+
+    The build can start loading statements it already knows (`load_in_background`) while it still reasons
+    and validates; `finish` loads the rest, writes the dumps and switches. Until the switch nothing a server
+    reads changes; `abandon()` (and any failure in `finish`) ends the loading child and removes the directory.
+    """
+
+    def __init__(self, store_path: Path, build_id: str):
+        if store_path.exists() and not store_path.is_symlink():
+            raise FileExistsError(f"{store_path} exists and is not a migkg store link; move it away first")
+        self.store_path = store_path
+        self.root = builds_dir(store_path)
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        directory = self.root / f"{stamp}-{build_id[:12]}"
+        suffix = 1
+        while directory.exists():
+            directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
+            suffix += 1
         directory.mkdir()
-        # With the content in memory, the dumps are written by a forked child meanwhile (the serializers
-        # hold the interpreter lock: in a thread they would wait for the bulk load).
-        dumping = _fork(write_dumps, content, directory / DUMPS_DIR) if content is not None else None
-        store = Store(str(directory / OXIGRAPH_DIR))
-        store.bulk_extend(quads)
-        if describe is not None:
-            manifest.update(describe(content if content is not None else store))
-        store.flush()
-        store.optimize()
-        if dumping is None:
-            write_dumps(store, directory / DUMPS_DIR)
-        else:
-            _join(dumping, "writing the dumps")
-        del store
-        (directory / READERS_LOCK).touch()
-        if before_switch is not None:
-            before_switch()
-        (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        link = store_path.parent / f".{store_path.name}.{os.getpid()}.tmp"
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(os.path.relpath(directory, store_path.parent))
-        os.replace(link, store_path)
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    _prune(root, keep=directory)
-    return directory
+        self.directory = directory
+        self._loading: int | None = None
+
+    def load_in_background(self, quads: Iterable[Quad]) -> None:
+        """Bulk-load `quads` into the new on-disk store in a child process while the build goes on (RocksDB
+        allows one process per store: `finish` waits for the child before it opens the store).
+
+        The child is forked (it inherits the statements) and writes them to an N-Quads file, then replaces
+        itself by a fresh Python that bulk-loads that file: RocksDB must not run in a forked copy of a
+        process that has used it (its background threads are not copied; a flush would wait for them
+        forever), and this process may have opened a store before (an earlier build, the tests)."""
+        self._loading = _fork(_load_in_fresh_process, self.directory / OXIGRAPH_DIR, quads,
+                              self.directory / "loading.nq")
+
+    def finish(self, quads: Iterable[Quad], manifest: dict, describe: Callable[[Store], dict] | None = None,
+               content: Store | None = None, before_switch: Callable[[], None] | None = None) -> Path:
+        """Load `quads` (those not loaded in the background), describe, dump, optimise, then switch (see
+        `publish`). The published build holds everything loaded in the background and `quads`."""
+        directory = self.directory
+        try:
+            # With the content in memory, the dumps are written by a forked child meanwhile (the serializers
+            # hold the interpreter lock: in a thread they would wait for the bulk load).
+            dumping = _fork(write_dumps, content, directory / DUMPS_DIR) if content is not None else None
+            if self._loading is not None:
+                loading, self._loading = self._loading, None
+                _join(loading, "loading the statements")
+            store = Store(str(directory / OXIGRAPH_DIR))
+            store.bulk_extend(quads)
+            if describe is not None:
+                manifest.update(describe(content if content is not None else store))
+            store.flush()
+            store.optimize()
+            if dumping is None:
+                write_dumps(store, directory / DUMPS_DIR)
+            else:
+                _join(dumping, "writing the dumps")
+            del store
+            (directory / READERS_LOCK).touch()
+            if before_switch is not None:
+                before_switch()
+            (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+            link = self.store_path.parent / f".{self.store_path.name}.{os.getpid()}.tmp"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(os.path.relpath(directory, self.store_path.parent))
+            os.replace(link, self.store_path)
+        except BaseException:
+            self.abandon()
+            raise
+        _prune(self.root, keep=directory)
+        return directory
+
+    def abandon(self) -> None:
+        """End the loading child, if any, and remove the half-written directory."""
+        if self._loading is not None:
+            loading, self._loading = self._loading, None
+            try:
+                os.kill(loading, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it ended on its own (it is still waited for below)
+            os.waitpid(loading, 0)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+# Run by a fresh interpreter (argv: store directory, N-Quads file): load, then remove the file.
+_LOAD_FILE = """
+import os, sys
+from pyoxigraph import RdfFormat, Store
+store = Store(sys.argv[1])
+store.bulk_load(path=sys.argv[2], format=RdfFormat.N_QUADS)
+store.flush()
+del store
+os.remove(sys.argv[2])
+"""
+
+
+def _load_in_fresh_process(path: Path, quads: Iterable[Quad], staging: Path) -> None:
+    with open(staging, "wb") as output:
+        serialize(quads, output, format=RdfFormat.N_QUADS)
+    os.execv(sys.executable, [sys.executable, "-c", _LOAD_FILE, str(path), str(staging)])
 
 
 def _fork(function: Callable, *args) -> int:
@@ -142,13 +208,23 @@ def _join(pid: int, what: str) -> None:
 
 
 def write_dumps(store: Store, directory: Path) -> None:
-    """Every dump format of migkg.export, written once per build, so servers only send files."""
+    """Every dump format of migkg.export, written once per build, so servers only send files.
+
+    The triple formats hold the union of the graphs: an in-memory store holding that union once in its
+    default graph dumps it four times faster than migkg.export's CONSTRUCT over the union, run per format."""
     from .export import FORMATS, dump
 
     directory.mkdir()
-    for name in FORMATS:
+    union: Store | None = None
+    for name, (rdf_format, holds_graphs) in FORMATS.items():
         with open(directory / f"migkg.{name}", "wb") as output:
-            dump(store, name, output)
+            if holds_graphs:
+                dump(store, name, output)
+                continue
+            if union is None:
+                union = Store()
+                union.bulk_extend(Quad(quad.subject, quad.predicate, quad.object) for quad in store)
+            union.dump(output, format=rdf_format, from_graph=DefaultGraph())
 
 
 def _prune(root: Path, keep: Path) -> None:
