@@ -40,7 +40,6 @@ class BuildResult:
     store_directory: str = ""
     # In memory, exactly `quads`: what publish describes and dumps from (set until the build is published).
     content: Store | None = None
-    inferred: list[Quad] = field(default_factory=list)  # the part of `quads` the rules added
 
 
 def _quiet(_: str) -> None:
@@ -62,12 +61,20 @@ def prepare(settings: Settings, progress: Progress = _quiet, dl_check: bool = Tr
     return result
 
 
-def _prepare(settings: Settings, progress: Progress, dl_check: bool,
-             parsed: Callable[[str, list[Quad]], None] | None = None) -> tuple[BuildResult, "_PendingDLCheck"]:
-    """Everything but writing and waiting for the DL check, which runs on (see _PendingDLCheck).
+class _Writing:
+    """What build() starts writing as soon as it is known (prepare() writes nothing)."""
 
-    `parsed(build_id, quads)`, if given, is called once the inputs are parsed with the asserted statements
-    and shapes, all of which the build publishes (build() starts writing them meanwhile)."""
+    def parsed(self, build_id: str, quads: list[Quad]) -> None:
+        """The inputs are parsed: `quads` (asserted statements and shapes) will all be published."""
+
+    def reasoned(self, inferred: list[Quad], content: Store, shapes: list[Quad]) -> None:
+        """The rules passed: `content` (in memory) holds what will be published but the shapes."""
+
+
+def _prepare(settings: Settings, progress: Progress, dl_check: bool,
+             writing: _Writing = _Writing()) -> tuple[BuildResult, "_PendingDLCheck"]:
+    """Everything but writing and waiting for the DL check, which runs on (see _PendingDLCheck).
+    `writing` is told each part of what will be published once it is known."""
     timings: dict[str, float] = {}
     step_started = time.perf_counter()
     try:
@@ -93,9 +100,8 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool,
                                f"{identity} pycountry {importlib.metadata.version('pycountry')}") \
         if dl_check else None
     try:
-        if parsed is not None:
-            parsed(identity, asserted + inputs.shapes)
-        return _check(settings, progress, inputs, asserted, identity, timings, dl_check_job)
+        writing.parsed(identity, asserted + inputs.shapes)
+        return _check(settings, progress, inputs, asserted, identity, timings, dl_check_job, writing)
     except BaseException:
         if dl_check_job is not None:
             dl_check_job.cancel()
@@ -103,7 +109,7 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool,
 
 
 def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserted: list, identity: str,
-           timings: dict, dl_check_job: "_DLCheckJob | None") -> tuple[BuildResult, "_PendingDLCheck"]:
+           timings: dict, dl_check_job: "_DLCheckJob | None", writing: _Writing) -> tuple[BuildResult, "_PendingDLCheck"]:
     # One in-memory store holds the asserted and then the inferred statements for the RL checks and SHACL.
     working = Store()
     working.bulk_extend(asserted)
@@ -115,6 +121,7 @@ def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserte
     rules = ", ".join(f"{name}: {count}" for name, count in sorted(report.per_rule.items()))
     progress(f"reason (OWL 2 RL rules): {report.inferred} statements inferred in {report.rounds} rounds "
              f"({report.seconds:.1f}s) [{rules}]")
+    writing.reasoned(inferred, working, inputs.shapes)
 
     step_started = time.perf_counter()
     try:
@@ -140,7 +147,7 @@ def _check(settings: Settings, progress: Progress, inputs: ParsedInputs, asserte
         "timings": {step: round(seconds, 3) for step, seconds in timings.items()},
     }
     working.bulk_extend(inputs.shapes)  # now exactly what is published
-    result = BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working, inferred=inferred)
+    result = BuildResult(inputs=inputs, quads=quads, manifest=manifest, content=working)
     return result, _PendingDLCheck(dl_check_job, result, report, timings, progress)
 
 
@@ -222,26 +229,43 @@ def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str) -> N
         answer.send(("error", f"{type(error).__name__}: {error}"))
 
 
+class _WritingNewBuild(_Writing):
+    """Writes the new build as its parts become known: the asserted statements are loaded into the on-disk
+    store while the rules run, the inferred ones (and the dumps) while SHACL and the DL check run."""
+
+    def __init__(self, store_path: Path):
+        self.store_path = store_path
+        self.new_build: NewBuild | None = None
+
+    def parsed(self, build_id: str, quads: list[Quad]) -> None:
+        try:
+            self.new_build = NewBuild(self.store_path, build_id)
+            self.new_build.load_in_background(quads)
+        except OSError as error:
+            raise BuildFailed(f"store: could not write the new store beside {self.store_path}: {error}") from None
+
+    def reasoned(self, inferred: list[Quad], content: Store, shapes: list[Quad]) -> None:
+        try:
+            self.new_build.dump_in_background(content, shapes)
+            self.new_build.load_in_background(inferred, last=True)
+        except OSError as error:
+            raise BuildFailed(f"store: could not write the new store beside {self.store_path}: {error}") from None
+
+    def abandon(self) -> None:
+        if self.new_build is not None:
+            self.new_build.abandon()
+
+
 def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True) -> BuildResult:
     """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving.
 
-    The asserted statements are loaded into the new on-disk store while the rules and SHACL run, the
-    inferred ones and the dumps once they passed; the new store is switched to only once the DL check passed."""
-    new_build: NewBuild | None = None
-
-    def start_writing(identity: str, known: list[Quad]) -> None:
-        nonlocal new_build
-        try:
-            new_build = NewBuild(settings.store_path, identity)
-        except OSError as error:
-            raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
-        new_build.load_in_background(known)
-
+    The new store and its dumps are written while the build goes on (see _WritingNewBuild); it is switched
+    to only once every check passed, the DL check last."""
+    writing = _WritingNewBuild(settings.store_path)
     try:
-        result, dl_check_pending = _prepare(settings, progress, dl_check, parsed=start_writing)
+        result, dl_check_pending = _prepare(settings, progress, dl_check, writing)
     except BaseException:
-        if new_build is not None:
-            new_build.abandon()
+        writing.abandon()
         raise
     started = time.perf_counter()
     waited = 0.0
@@ -253,8 +277,8 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
         waited = time.perf_counter() - waiting
 
     try:
-        directory = new_build.finish(result.inferred, result.manifest, describe=lambda store: {"summary": summary(store)},
-                                     content=result.content, before_switch=wait_for_dl_check)
+        directory = writing.new_build.finish(result.manifest, describe=lambda store: {"summary": summary(store)},
+                                             content=result.content, before_switch=wait_for_dl_check)
     except OSError as error:
         dl_check_pending.cancel()
         raise BuildFailed(f"store: could not write the new store beside {settings.store_path}: {error}") from None
@@ -266,6 +290,6 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
     result.store_directory = str(directory)
     written = time.perf_counter() - started - waited
     result.manifest["timings"]["store"] = round(written, 3)
-    progress(f"store: wrote {len(result.quads)} statements to {directory} ({written:.1f}s, beside the DL check) "
-             f"and switched {settings.store_path} to it")
+    progress(f"store: wrote {len(result.quads)} statements to {directory} ({written:.1f}s after the checks, the rest "
+             f"beside them) and switched {settings.store_path} to it")
     return result

@@ -82,15 +82,24 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
     If anything fails before the rename, the half-written directory is removed and the store
     path still points to the previous build.
     """
-    return NewBuild(store_path, manifest["build_id"]).finish(quads, manifest, describe, content, before_switch)
+    new_build = NewBuild(store_path, manifest["build_id"])
+    try:
+        if content is not None:
+            new_build.dump_in_background(content)
+        new_build.load_in_background(quads, last=True)
+    except BaseException:
+        new_build.abandon()
+        raise
+    return new_build.finish(manifest, describe, content, before_switch)
 
 
 class NewBuild:
     """A build directory written beside the published ones, in steps, and switched to by `finish`.
 
-    The build can start loading statements it already knows (`load_in_background`) while it still reasons
-    and validates; `finish` loads the rest, writes the dumps and switches. Until the switch nothing a server
-    reads changes; `abandon()` (and any failure in `finish`) ends the loading child and removes the directory.
+    The build starts loading the statements it already knows (`load_in_background`) and writing the dumps
+    (`dump_in_background`) while it still validates and checks, each in a child process on the other core;
+    `finish` waits for them, writes the manifest and switches. Until the switch nothing a server reads
+    changes; `abandon()` (and any failure in `finish`) ends the children and removes the directory.
     """
 
     def __init__(self, store_path: Path, build_id: str):
@@ -108,41 +117,50 @@ class NewBuild:
         directory.mkdir()
         self.directory = directory
         self._loading: int | None = None
+        self._loaded_all = False
+        self._dumping: int | None = None
 
-    def load_in_background(self, quads: Iterable[Quad]) -> None:
-        """Bulk-load `quads` into the new on-disk store in a child process while the build goes on (RocksDB
-        allows one process per store: `finish` waits for the child before it opens the store).
+    def load_in_background(self, quads: Iterable[Quad], last: bool = False) -> None:
+        """Bulk-load `quads` into the new on-disk store in a child process; `last`: the store is complete
+        then, and the child also optimises it. A load still running is waited for first (RocksDB allows
+        one process per store).
 
         The child is forked (it inherits the statements) and writes them to an N-Quads file, then replaces
         itself by a fresh Python that bulk-loads that file: RocksDB must not run in a forked copy of a
         process that has used it (its background threads are not copied; a flush would wait for them
         forever), and this process may have opened a store before (an earlier build, the tests)."""
+        self._wait_for_loading()
         self._loading = _fork(_load_in_fresh_process, self.directory / OXIGRAPH_DIR, quads,
-                              self.directory / "loading.nq")
+                              self.directory / "loading.nq", last)
+        self._loaded_all = last
 
-    def finish(self, quads: Iterable[Quad], manifest: dict, describe: Callable[[Store], dict] | None = None,
+    def dump_in_background(self, content: Store, *more: Iterable[Quad]) -> None:
+        """Write the dumps of `content` plus `more` statements in a forked child (the in-memory store is
+        copied with the process, so the build can go on using its own; the serializers hold the interpreter
+        lock: in a thread they would stop the build)."""
+        self._dumping = _fork(_write_dumps_of, content, more, self.directory / DUMPS_DIR)
+
+    def finish(self, manifest: dict, describe: Callable[[Store], dict] | None = None,
                content: Store | None = None, before_switch: Callable[[], None] | None = None) -> Path:
-        """Load `quads` (those not loaded in the background), describe, dump, optimise, then switch (see
-        `publish`). The published build holds everything loaded in the background and `quads`."""
+        """Wait for the loads and the dumps, describe, then switch (see `publish`): the published build holds
+        everything loaded in the background, the last load marked `last`."""
         directory = self.directory
         try:
-            # With the content in memory, the dumps are written by a forked child meanwhile (the serializers
-            # hold the interpreter lock: in a thread they would wait for the bulk load).
-            dumping = _fork(write_dumps, content, directory / DUMPS_DIR) if content is not None else None
-            if self._loading is not None:
-                loading, self._loading = self._loading, None
-                _join(loading, "loading the statements")
-            store = Store(str(directory / OXIGRAPH_DIR))
-            store.bulk_extend(quads)
-            if describe is not None:
-                manifest.update(describe(content if content is not None else store))
-            store.flush()
-            store.optimize()
-            if dumping is None:
-                write_dumps(store, directory / DUMPS_DIR)
-            else:
+            if not self._loaded_all:
+                raise RuntimeError("the new build's last statements were never loaded")
+            self._wait_for_loading()
+            if describe is not None and content is not None:
+                manifest.update(describe(content))
+            if content is None:
+                store = Store(str(directory / OXIGRAPH_DIR))
+                if describe is not None:
+                    manifest.update(describe(store))
+                if self._dumping is None:
+                    write_dumps(store, directory / DUMPS_DIR)
+                del store
+            if self._dumping is not None:
+                dumping, self._dumping = self._dumping, None
                 _join(dumping, "writing the dumps")
-            del store
             (directory / READERS_LOCK).touch()
             if before_switch is not None:
                 before_switch()
@@ -159,33 +177,49 @@ class NewBuild:
         return directory
 
     def abandon(self) -> None:
-        """End the loading child, if any, and remove the half-written directory."""
-        if self._loading is not None:
-            loading, self._loading = self._loading, None
-            try:
-                os.kill(loading, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # it ended on its own (it is still waited for below)
-            os.waitpid(loading, 0)
+        """End the children still writing, if any, and remove the half-written directory."""
+        for child in (self._loading, self._dumping):
+            if child is not None:
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # it ended on its own (it is still waited for below)
+                os.waitpid(child, 0)
+        self._loading = self._dumping = None
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    def _wait_for_loading(self) -> None:
+        if self._loading is not None:
+            loading, self._loading = self._loading, None
+            _join(loading, "loading the statements")
 
-# Run by a fresh interpreter (argv: store directory, N-Quads file): load, then remove the file.
+
+# Run by a fresh interpreter (argv: store directory, N-Quads file, "optimize" or not): load, then remove the file.
 _LOAD_FILE = """
 import os, sys
 from pyoxigraph import RdfFormat, Store
 store = Store(sys.argv[1])
 store.bulk_load(path=sys.argv[2], format=RdfFormat.N_QUADS)
 store.flush()
+if sys.argv[3] == "optimize":
+    store.optimize()
 del store
 os.remove(sys.argv[2])
 """
 
 
-def _load_in_fresh_process(path: Path, quads: Iterable[Quad], staging: Path) -> None:
+def _load_in_fresh_process(path: Path, quads: Iterable[Quad], staging: Path, optimize: bool) -> None:
     with open(staging, "wb") as output:
         serialize(quads, output, format=RdfFormat.N_QUADS)
-    os.execv(sys.executable, [sys.executable, "-c", _LOAD_FILE, str(path), str(staging)])
+    os.execv(sys.executable, [sys.executable, "-c", _LOAD_FILE, str(path), str(staging),
+                              "optimize" if optimize else "as-is"])
+
+
+def _write_dumps_of(content: Store, more: tuple, directory: Path) -> None:
+    """In the forked child: its copy of `content` takes the `more` statements, then is dumped."""
+    for quads in more:
+        content.bulk_extend(quads)
+    write_dumps(content, directory)
 
 
 def _fork(function: Callable, *args) -> int:
