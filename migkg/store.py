@@ -197,9 +197,9 @@ class NewBuild:
 # Run by a fresh interpreter (argv: store directory, N-Quads file, "optimize" or not): load, then remove the file.
 _LOAD_FILE = """
 import os, sys
-from pyoxigraph import RdfFormat, Store
+from pyoxigraph import RdfFormat, Store, parse
 store = Store(sys.argv[1])
-store.bulk_load(path=sys.argv[2], format=RdfFormat.N_QUADS)
+store.bulk_extend(parse(path=sys.argv[2], format=RdfFormat.N_QUADS))  # Store.bulk_load would rename blank nodes
 store.flush()
 if sys.argv[3] == "optimize":
     store.optimize()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import psutil
 import pytest
-from pyoxigraph import NamedNode, Quad
+from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse
 
 from migkg import reasoning
 from migkg.build import BuildFailed, build, prepare
 from migkg.config import PROJECT_ROOT, Settings
 from migkg.namespaces import INFERRED_GRAPH, MIG, ORG, RDF, REFERENCE_GRAPH
-from migkg.store import current_build, open_read_only
+from migkg.store import DUMPS_DIR, MANIFEST, OXIGRAPH_DIR, READERS_LOCK, current_build, open_read_only
 
 PREFIXES = """
 @prefix mig: <https://w3id.org/migkg/ontology#> .
@@ -102,6 +103,25 @@ def test_build_loads_every_graph_and_infers_shortcuts(project):
     assert summary["graphs"]["https://w3id.org/migkg/source/test-doc#s1"] > 0
 
 
+def test_the_published_store_and_dumps_hold_exactly_what_was_built(project):
+    """The store is loaded in two parts and the dumps are written by other processes while the build goes on:
+    each holds every statement, once; the triple formats the union of the graphs."""
+    result = build(project, dl_check=False)
+    built = open_read_only(project.store_path)
+    expected = {str(quad) for quad in result.quads}
+    assert {str(quad) for quad in built.store} == expected
+    dumps = built.directory / DUMPS_DIR
+    assert {str(quad) for quad in parse(path=dumps / "migkg.nquads", format=RdfFormat.N_QUADS)} == expected
+    assert {str(quad) for quad in parse(path=dumps / "migkg.trig", format=RdfFormat.TRIG)} == expected
+    union = {str(Triple(q.subject, q.predicate, q.object)) for q in result.quads}
+    for name, rdf_format in (("turtle", RdfFormat.TURTLE), ("ntriples", RdfFormat.N_TRIPLES),
+                             ("jsonld", RdfFormat.JSON_LD), ("rdfxml", RdfFormat.RDF_XML)):
+        triples = [str(Triple(q.subject, q.predicate, q.object)) for q in parse(path=dumps / f"migkg.{name}",
+                                                                               format=rdf_format)]
+        assert len(triples) == len(union) and set(triples) == union, name
+    assert sorted(p.name for p in built.directory.iterdir()) == sorted([DUMPS_DIR, MANIFEST, OXIGRAPH_DIR, READERS_LOCK])
+
+
 def _snapshot(settings: Settings):
     directory = current_build(settings.store_path)
     built = open_read_only(settings.store_path)
@@ -121,6 +141,7 @@ def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
 
 
 def test_shacl_violation_is_explained_and_keeps_previous_store(project):
+    suite_children = {child.pid for child in psutil.Process().children()}  # e.g. the suite's live servers
     build(project, dl_check=False)
     before = _snapshot(project)
     (project.data_dir / "roleless.trig").write_text(PREFIXES + """
@@ -135,6 +156,9 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
     assert "id/membership/colombo-process/state-NPL/member" in message
     assert "org:role" in message and "exactly one role" in message
     assert _snapshot(project) == before
+    # The store was being written meanwhile: nothing of it is left, no child process still writes it.
+    assert [p.name for p in (project.store_path.parent / "builds").iterdir()] == [before[0].name]
+    assert [child for child in psutil.Process().children() if child.pid not in suite_children] == []
 
 
 @pytest.mark.parametrize(
@@ -225,8 +249,6 @@ def test_a_failed_dl_check_after_the_store_is_written_keeps_the_previous_store(p
 
 def test_a_build_that_fails_meanwhile_ends_the_dl_check(project):
     """HermiT runs in a child process; a build that fails before it finishes ends it and its JVM."""
-    import psutil
-
     (project.data_dir / "bad.trig").write_text(PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { '
                                                'id:colombo-process mig:establishedIn "2003" . }', encoding="utf-8")
     before = {child.pid for child in psutil.Process().children(recursive=True)}  # e.g. the suite's live servers
