@@ -353,8 +353,9 @@ def validate(union: list[Quad] | Store, shapes: list[Quad], inputs: ParsedInputs
 
     Returns the violations, most useful first, as pyshacl words them; raises UnsupportedShape for a shape
     it cannot check. The decision is this module's validator's. Only when it finds a violation is the
-    report written by pyshacl (its wording, including the sh:detail results nested under sh:node, is what
-    users read), over the statements whose predicate the shapes can read: that is the same report as over
+    report written by pyshacl (its wording of the report's own results is what users read; the sh:detail
+    results it nests under them repeat a value's fault), over the statements whose predicate the shapes
+    can read: that is the same report as over
     all statements, because SHACL Core reads the data graph only through targets (rdf:type,
     rdfs:subClassOf, the target predicates), property paths (here: single predicates), sh:class
     (rdf:type, rdfs:subClassOf), and the report adds each focus node's rdfs:label; every other feature is
@@ -406,9 +407,11 @@ def _pyshacl_report(store: Store, shapes: Shapes, shape_quads: list[Quad], input
                                             allow_warnings=True)
     if conforms:
         return []
-    result_class, sh = rdflib.URIRef(SH + "ValidationResult"), rdflib.Namespace(SH)
+    sh = rdflib.Namespace(SH)
     violations = []
-    for result in results.subjects(rdflib.RDF.type, result_class):
+    # The report's own results (sh:result), not those nested under them as sh:detail (an sh:node's inner
+    # shape's results about the value): the value is reported once, by the shape the data broke.
+    for result in set(results.objects(None, sh.result)):
         focus = results.value(result, sh.focusNode)
         label = data_graph.value(focus, rdflib.RDFS.label)
         violations.append(Violation(

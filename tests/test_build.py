@@ -190,6 +190,17 @@ def test_invalid_data_fails_with_a_plain_message(project, text, expected):
     assert expected in str(failure.value)
 
 
+def test_a_value_against_a_nested_shape_is_reported_once(project):
+    """sh:node nests the inner shape's results under the outer one (sh:detail): one violation, in the file."""
+    (project.data_dir / "bad.trig").write_text(PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { '
+                                               'id:colombo-process mig:establishedIn "2003" . }', encoding="utf-8")
+    with pytest.raises(BuildFailed) as failure:
+        prepare(project, dl_check=False)
+    message = str(failure.value)
+    assert "1 SHACL violation(s)" in message and "(generated)" not in message
+    assert "bad.trig" in message and "mig:establishedIn must be typed" in message
+
+
 def test_hermit_checks_consistency(project):
     result = prepare(project, dl_check=True)
     assert result.manifest["reasoning"]["dl_check"].startswith("passed")
