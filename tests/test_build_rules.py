@@ -197,3 +197,23 @@ def test_disjoint_classes_are_caught_after_inference():
                                       format=RdfFormat.TRIG))
     with pytest.raises(InconsistentData, match="declares disjoint"):
         materialise(quads)
+
+
+def test_disjoint_classes_are_named_with_their_common_member_after_inference():
+    """cax-dw over inferred types, from owl:disjointWith and owl:AllDisjointClasses alike."""
+    quads = list(parse("""
+        @prefix ex: <https://example.org/> .
+        @prefix owl: <http://www.w3.org/2002/07/owl#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <https://example.org/g> {
+          ex:A rdfs:subClassOf ex:B . ex:B owl:disjointWith ex:C . [] a owl:AllDisjointClasses ; owl:members ( ex:D ex:E ) .
+          ex:x a ex:A , ex:C . ex:y a ex:D . ex:p rdfs:domain ex:E . ex:y ex:p ex:z . ex:w a ex:B , ex:D .
+        }""", format=RdfFormat.TRIG))
+    with pytest.raises(InconsistentData) as failure:
+        materialise(quads)
+    lines = str(failure.value).splitlines()[1:]
+    assert [line.strip() for line in lines] == [
+        "https://example.org/x is both a https://example.org/B and a https://example.org/C, which the ontology "
+        "declares disjoint",
+        "https://example.org/y is both a https://example.org/D and a https://example.org/E, which the ontology "
+        "declares disjoint"]
