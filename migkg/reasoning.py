@@ -211,6 +211,7 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
     inferred: list[tuple] = []
     axioms = _Axioms(known)
     delta: list[tuple] = list(known)
+    checked = 0  # the inferred statements looked at for new axioms
     while True:
         by_subject, by_object = _join_indexes(known, axioms.joined)
         while delta:
@@ -218,6 +219,10 @@ def materialise(quads: list[Quad], store: Store | None = None) -> tuple[list[Qua
             delta = _round(delta, axioms, known, by_subject, by_object, inferred, report.per_rule)
         # A conclusion that is itself an axiom (absurd in practice: a property whose range is
         # owl:TransitiveProperty, …) changes the rules: apply the new rules to everything again.
+        if not any(p in _SCHEMA_PREDICATES and (p != _TYPE or o in (_SYMMETRIC, _TRANSITIVE))
+                   for _, p, o in inferred[checked:]):
+            break
+        checked = len(inferred)
         changed = _Axioms(known)
         if changed.signature == axioms.signature:
             break
@@ -256,22 +261,27 @@ def _round(delta: list[tuple], axioms: _Axioms, known: set[tuple], by_subject: d
     """One semi-naive round: every conclusion with at least one premise in `delta`; returns the new ones.
 
     The new statements are taken predicate by predicate, so that each rule is looked up once per predicate
-    (most predicates, rdfs:label first, take part in no rule)."""
+    (most predicates, rdfs:label first, take part in no rule); each rule's conclusions for one predicate are
+    gathered first and then kept, new ones only, with set operations (a Python call per conclusion cost more
+    than the joins). A conclusion kept is in the join indexes at once, and in the next round's delta."""
     new: list[tuple] = []
     joined = axioms.joined
 
-    def conclude(rule: str, s, p, o) -> None:
-        if s[0] != "<" or p[0] != "<" or o[0] == "_":
-            return  # RL conclusions about blank nodes or literal subjects are not kept (as before)
-        triple = (s, p, o)
-        if triple in known:
+    def keep(rule: str, conclusions, predicate: str | None = None) -> None:
+        """`predicate`: that of every conclusion, if they share one."""
+        # RL conclusions about blank nodes or literal subjects are not kept (as before)
+        fresh = {t for t in conclusions if t[0][0] == "<" and t[1][0] == "<" and t[2][0] != "_"}
+        fresh -= known
+        if not fresh:
             return
-        known.add(triple)
-        new.append(triple)
-        per_rule[rule] = per_rule.get(rule, 0) + 1
-        if p in joined:
-            by_subject[p][s].add(o)
-            by_object[p][o].add(s)
+        known.update(fresh)
+        new.extend(fresh)
+        per_rule[rule] = per_rule.get(rule, 0) + len(fresh)
+        if joined and (predicate is None or predicate in joined):
+            for s, p, o in fresh:
+                if p in joined:
+                    by_subject[p][s].add(o)
+                    by_object[p][o].add(s)
 
     names = RULE_NAMES
     pairs_by_predicate: dict[str, list[tuple]] = defaultdict(list)
@@ -279,59 +289,58 @@ def _round(delta: list[tuple], axioms: _Axioms, known: set[tuple], by_subject: d
         pairs_by_predicate[p].append((s, o))
     for p, pairs in pairs_by_predicate.items():
         if p == _TYPE:
-            for s, c in pairs:
-                for d in axioms.superclasses.get(c, ()):
-                    conclude(names["cax-sco"], s, _TYPE, d)
-                for d in axioms.equivalents.get(c, ()):
-                    conclude(names["cax-eqc"], s, _TYPE, d)
-                for q, v in axioms.values_of_class.get(c, ()):
-                    conclude(names["cls-hv1"], s, q, v)
-                for q in axioms.self_links.get(c, ()):
-                    conclude(names["hasSelf"], s, q, s)
+            superclasses, equivalents = axioms.superclasses, axioms.equivalents
+            keep(names["cax-sco"], [(s, _TYPE, d) for s, c in pairs for d in superclasses.get(c, ())], _TYPE)
+            keep(names["cax-eqc"], [(s, _TYPE, d) for s, c in pairs for d in equivalents.get(c, ())], _TYPE)
+            values_of_class, self_links = axioms.values_of_class, axioms.self_links
+            keep(names["cls-hv1"], [(s, q, v) for s, c in pairs for q, v in values_of_class.get(c, ())])
+            keep(names["hasSelf"], [(s, q, s) for s, c in pairs for q in self_links.get(c, ())])
         for q in axioms.superproperties.get(p, ()):
-            for s, o in pairs:
-                conclude(names["prp-spo1"], s, q, o)
+            keep(names["prp-spo1"], [(s, q, o) for s, o in pairs], q)
         for q in axioms.inverses.get(p, ()):
             if _is_iri(q):
-                for s, o in pairs:
-                    if o[0] != '"':
-                        conclude(names["prp-inv"], o, q, s)
+                keep(names["prp-inv"], [(o, q, s) for s, o in pairs], q)  # a literal o is no subject: dropped
         for c in axioms.ranges.get(p, ()):
-            for s, o in pairs:
-                if o[0] != '"':
-                    conclude(names["prp-rng"], o, _TYPE, c)
+            keep(names["prp-rng"], [(o, _TYPE, c) for s, o in pairs], _TYPE)
         if p in axioms.symmetric:
-            for s, o in pairs:
-                conclude(names["prp-symp"], o, p, s)
+            keep(names["prp-symp"], [(o, p, s) for s, o in pairs], p)
         for c in axioms.domains.get(p, ()):
-            for s, o in pairs:
-                conclude(names["prp-dom"], s, _TYPE, c)
+            keep(names["prp-dom"], [(s, _TYPE, c) for s, o in pairs], _TYPE)
         values = axioms.values_by_property.get(p)
         if values:
-            for s, o in pairs:
-                for c in values.get(o, ()):
-                    conclude(names["cls-hv2"], s, _TYPE, c)
+            keep(names["cls-hv2"], [(s, _TYPE, c) for s, o in pairs for c in values.get(o, ())], _TYPE)
         if p in axioms.transitive:
-            for s, o in pairs:
-                for z in list(by_subject[p].get(o, ())):
-                    conclude(names["prp-trp"], s, p, z)
-                for w in list(by_object[p].get(s, ())):
-                    conclude(names["prp-trp"], w, p, o)
+            after, before = by_subject[p], by_object[p]
+            keep(names["prp-trp"], [(s, p, z) for s, o in pairs for z in after.get(o, ())] +
+                 [(w, p, o) for s, o in pairs for w in before.get(s, ())], p)
         for chain, name, before, after in axioms.chain_positions.get(p, ()):
-            for s, o in pairs:
-                for start in _walk({s}, before, by_object):
-                    for end in _walk({o}, after, by_subject):
-                        conclude(name, start, chain, end)
+            # Only the pairs with a neighbour along the next step each way start walks (most have none: a
+            # membership's member is a step of twelve chains, one per role, and the membership has one role).
+            live = pairs
+            if before:
+                neighbours = by_object[before[0]]
+                live = [(s, o) for s, o in live if s in neighbours]
+            if after and live:
+                neighbours = by_subject[after[0]]
+                live = [(s, o) for s, o in live if o in neighbours]
+            if live:
+                keep(name, [(start, chain, end) for s, o in live
+                            for start in _walk(s, before, by_object) for end in _walk(o, after, by_subject)], chain)
     inferred += new
     return new
 
 
-def _walk(nodes: set, steps, index: dict) -> set:
-    """The nodes reached from `nodes` along `steps` (through `index`: by subject forwards, by object backwards)."""
-    for step in steps:
-        nodes = {reached for node in nodes for reached in index[step].get(node, ())}
+def _walk(node: str, steps, index: dict):
+    """The nodes reached from `node` along `steps` (through `index`: by subject forwards, by object backwards).
+    The result may be one of the index's own sets: read it before the index changes."""
+    if not steps:
+        return (node,)
+    nodes = index[steps[0]].get(node, ())
+    for step in steps[1:]:
         if not nodes:
             break
+        by_node = index[step]
+        nodes = {reached for node in nodes for reached in by_node.get(node, ())}
     return nodes
 
 
