@@ -11,8 +11,9 @@ graph). The build is the real `migkg.build.build` with `Settings` pointing at a 
 empty DL-check cache (cold) unless `--warm`.
 
 Memory: a sampler thread reads the resident set (VmRSS) of this process and, separately, of its child
-processes (HermiT's JVM) every 20 ms and keeps each step's maximum; `ru_maxrss` (whole-run peak of this
-process) is printed as a cross-check.
+processes together (HermiT's child and JVM, the store loaders, the dump writer; the forked ones share most
+pages with this process, so that sum over-counts) every 20 ms and keeps each step's maximum; `ru_maxrss`
+(whole-run peak of this process) is printed as a cross-check.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def main() -> int:
             own = timings.get(name)
             print(f"{name:28} {wall:8.1f} {own if own is not None else float('nan'):7.1f} {peak / 2**20:13.0f}")
         print(f"{'total':28} {total:8.1f}")
-        print(f"HermiT JVM peak RSS: {sampler.child_peak / 2**20:.0f} MiB; this process's ru_maxrss: "
+        print(f"child processes' peak RSS together: {sampler.child_peak / 2**20:.0f} MiB; this process's ru_maxrss: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         print("(seconds: wall time since the previous step ended; own s: the step's own time as the build "
               "measured it — the DL check runs beside the rules and SHACL)")
