@@ -111,10 +111,13 @@ class NewBuild:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         directory = self.root / f"{stamp}-{build_id[:12]}"
         suffix = 1
-        while directory.exists():
-            directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
-            suffix += 1
-        directory.mkdir()
+        while True:
+            try:
+                directory.mkdir()  # exclusive: two builds of the same data in the same second get two names
+                break
+            except FileExistsError:
+                directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
+                suffix += 1
         self.directory = directory
         self._loading: int | None = None
         self._loaded_all = False

@@ -119,3 +119,21 @@ def test_failed_build_exits_non_zero_without_traceback(project, built, tmp_path)
     assert "bad.ttl, line 2" in result.stderr
     assert "Traceback" not in result.stderr
     assert "OWL 2 DL check: passed" in run(project, "stats").stdout
+
+
+def test_concurrent_builds_each_finish_and_leave_one_complete_store(tmp_path):
+    """Three `migkg build` at once on one project (same data, so the same build id, in the same second):
+    each writes a directory of its own, each exits 0, and the store link names a complete build."""
+    settings = make_project(tmp_path, {"colombo.trig": COLOMBO})
+    command = [MIGKG, "--store", str(settings.store_path), "build", "--data", str(settings.data_dir),
+               "--ontology", str(settings.ontology_dir)]
+    builds = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=settings.data_dir.parent) for _ in range(3)]
+    outcomes = [build.communicate(timeout=300) for build in builds]
+    assert [build.returncode for build in builds] == [0, 0, 0], outcomes
+    directories = sorted(path for path in settings.store_path.parent.joinpath("builds").iterdir())
+    assert len(directories) == 3  # none overwrote another
+    for directory in directories:
+        assert (directory / "build.json").is_file() and (directory / "dumps" / "migkg.nquads").is_file()
+    stats = run(settings, "stats", "--json")
+    assert json.loads(stats.stdout)["summary"]["triples"] > 2000
