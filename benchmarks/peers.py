@@ -554,6 +554,7 @@ def main() -> int:
     parser.add_argument("--cold-pool", type=int, default=30_000,
                         help="distinct texts in the cold mix, split between its cells (no text is sent twice)")
     parser.add_argument("--generated", type=int, default=0, help="also run on a generated graph of about N statements")
+    parser.add_argument("--generated-only", action="store_true", help="with --generated: skip the real data")
     parser.add_argument("--skip", nargs="*", default=[], choices=["rdflib", "pyoxigraph"])
     parser.add_argument("--output", type=Path, help="also write the report to this file")
     args = parser.parse_args()
@@ -564,7 +565,8 @@ def main() -> int:
     settings = Settings()
     build_dir = current_build(settings.store_path)
     report = [f"## Peer benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs", ""]
-    report.append(run(build_dir, settings.store_path, settings, args, "Real data"))
+    if not (args.generated and args.generated_only):
+        report.append(run(build_dir, settings.store_path, settings, args, "Real data"))
     if args.generated:
         with tempfile.TemporaryDirectory(prefix="migkg-generated-") as directory:
             generated_dir, store_path = generated_build(settings, args.generated, Path(directory))

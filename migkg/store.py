@@ -119,6 +119,10 @@ class NewBuild:
                 directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
                 suffix += 1
         self.directory = directory
+        # Held until the switch: another build's _prune skips a directory someone holds, so a build
+        # running beside this one never removes it half-written.
+        self._claim: int | None = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+        fcntl.flock(self._claim, fcntl.LOCK_SH)
         self._loading: int | None = None
         self._loaded_all = False
         self._dumping: int | None = None
@@ -176,8 +180,14 @@ class NewBuild:
         except BaseException:
             self.abandon()
             raise
+        self._release()
         _prune(self.root, keep=directory)
         return directory
+
+    def _release(self) -> None:
+        if self._claim is not None:
+            os.close(self._claim)
+            self._claim = None
 
     def abandon(self) -> None:
         """End the children still writing, if any, and remove the half-written directory."""
@@ -189,6 +199,7 @@ class NewBuild:
                     pass  # it ended on its own (it is still waited for below)
                 os.waitpid(child, 0)
         self._loading = self._dumping = None
+        self._release()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _wait_for_loading(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -266,3 +267,20 @@ def test_a_build_that_fails_meanwhile_ends_the_dl_check(project):
     with pytest.raises(BuildFailed, match="mig:establishedIn must be typed"):
         build(project, dl_check=True)
     assert [child for child in psutil.Process().children(recursive=True) if child.pid not in before] == []
+
+
+def test_a_build_in_progress_is_never_pruned_by_another(tmp_path):
+    """Builds running side by side: one that finishes prunes old directories, never the other's half-written one."""
+    from migkg.store import KEEP_BUILDS, NewBuild, _prune
+
+    store_path = tmp_path / "var" / "store"
+    running = NewBuild(store_path, "a" * 64)
+    finished = [NewBuild(store_path, f"{n}" * 64) for n in range(KEEP_BUILDS + 2)]
+    for other in finished:
+        other._release()  # as a finished build leaves its directory
+    os.utime(running.directory, (1, 1))  # the oldest of all
+    _prune(running.root, keep=finished[-1].directory)
+    assert running.directory.is_dir()
+    assert sum(1 for other in finished if other.directory.is_dir()) == KEEP_BUILDS
+    running.abandon()
+    assert not running.directory.exists()
