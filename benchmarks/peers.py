@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from migkg import peers  # noqa: E402
-from migkg.catalogue import bind_parameters, load_catalogue  # noqa: E402
+from migkg.catalogue import bind_parameters, execute, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import sparql_prologue  # noqa: E402
 from migkg.publish import publish  # noqa: E402
@@ -81,8 +81,7 @@ def cold_queries(store_dir: Path, settings: Settings, slugs: set[str], count: in
         choices = {}
         for parameter in query.parameters:
             if isinstance(parameter.default, NamedNode):
-                found = [row["x"] for row in store.query(bind_parameters(CANDIDATES, {"default": parameter.default}),
-                                                          use_default_graph_as_union=True)]
+                found = [row["x"] for row in execute(store, bind_parameters(CANDIDATES, {"default": parameter.default}))]
                 choices[parameter.name] = found or [parameter.default]
         pools[slug] = (query, choices)
     del store
@@ -208,20 +207,26 @@ def _serve_in_process(kind: str, store_dir: str, pipe) -> None:
         from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store
 
         store = Store.read_only(store_dir)
+        # A build whose default graph holds the union (migkg.store.UNION_IN_DEFAULT_GRAPH) is read as that
+        # graph, as migkg reads it; asking for the union of all graphs would also merge that copy in.
+        manifest = json.loads((Path(store_dir).parent / "build.json").read_text(encoding="utf-8"))
+        union = {} if manifest.get("default_graph_is_union") else {"use_default_graph_as_union": True}
 
         def run(text: str, deadline: float = math.inf) -> bool:
-            result = store.query(text, use_default_graph_as_union=True)
+            result = store.query(text, **union)
             if isinstance(result, QueryTriples):
                 result.serialize(format=RdfFormat.TURTLE)
             else:
                 result.serialize(format=QueryResultsFormat.JSON)
             return True
     else:
-        from pyoxigraph import RdfFormat, Store
+        from pyoxigraph import RdfFormat, Store, serialize
         from rdflib import Dataset
 
         dataset = Dataset(default_union=True)
-        dataset.parse(data=Store.read_only(store_dir).dump(format=RdfFormat.N_QUADS), format="nquads")
+        source = Store.read_only(store_dir)
+        named = (quad for graph in source.named_graphs() for quad in source.quads_for_pattern(None, None, None, graph))
+        dataset.parse(data=serialize(named, format=RdfFormat.N_QUADS), format="nquads")  # not the union's copy
         # rdflib's SPARQL parser is not thread-safe: two concurrent queries leave it answering TypeError to
         # every later query. One query at a time, as a threaded web app over rdflib would have to.
         serial = threading.Lock()

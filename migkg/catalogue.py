@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
+from pyoxigraph import DefaultGraph, Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
 from .namespaces import PREFIXES, sparql_prologue
 from .sparql_lexer import SparqlSyntaxError, bind_values
@@ -118,6 +118,12 @@ def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
 
 
 def execute(store: Store, text: str, **options) -> QuerySolutions | QueryBoolean | QueryTriples:
-    """Run a query over the union of all graphs with the project's prefixes known."""
-    options.setdefault("use_default_graph_as_union", True)
+    """Run a query over the union of all graphs with the project's prefixes known.
+
+    A published build's default graph already holds that union (migkg.store.UNION_IN_DEFAULT_GRAPH): it is
+    read as it is, because asking Oxigraph for the union of all graphs would merge it with its own copy
+    (ten times slower). Other stores (the build's in-memory one) have an empty default graph.
+    """
+    if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is None:
+        options.setdefault("use_default_graph_as_union", True)
     return store.query(text, prefixes=PREFIXES, **options)

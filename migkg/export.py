@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from pyoxigraph import RdfFormat, Store
+from pyoxigraph import DefaultGraph, RdfFormat, Store, serialize
 
 # name -> (format, holds named graphs)
 FORMATS = {
@@ -23,7 +23,11 @@ def dump(store: Store, name: str, output: BinaryIO) -> None:
     """Write the dataset: quad formats keep every named graph; triple formats get the union graph."""
     rdf_format, quads = FORMATS[name]
     if quads:
-        store.dump(output, format=rdf_format)
+        if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is None:
+            store.dump(output, format=rdf_format)
+        else:  # a published store's default graph is a copy of the union (store.UNION_IN_DEFAULT_GRAPH)
+            serialize((quad for graph in store.named_graphs() for quad in store.quads_for_pattern(None, None, None, graph)),
+                      output, format=rdf_format)
     else:
         triples = store.query(UNION, use_default_graph_as_union=True)
         triples.serialize(output, format=rdf_format)

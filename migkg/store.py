@@ -171,6 +171,7 @@ class NewBuild:
             (directory / READERS_LOCK).touch()
             if before_switch is not None:
                 before_switch()
+            manifest[UNION_IN_DEFAULT_GRAPH] = True  # the last load wrote it (see _LOAD_FILE)
             (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
             link = self.store_path.parent / f".{self.store_path.name}.{os.getpid()}.tmp"
             if link.is_symlink() or link.exists():
@@ -209,17 +210,28 @@ class NewBuild:
 
 
 # Run by a fresh interpreter (argv: store directory, N-Quads file, "optimize" or not): load, then remove the file.
+# The last load ("optimize") also copies every statement of the named graphs into the default graph, once:
+# see UNION_IN_DEFAULT_GRAPH.
 _LOAD_FILE = """
 import os, sys
-from pyoxigraph import RdfFormat, Store, parse
+from pyoxigraph import DefaultGraph, Quad, RdfFormat, Store, parse
 store = Store(sys.argv[1])
 store.bulk_extend(parse(path=sys.argv[2], format=RdfFormat.N_QUADS))  # Store.bulk_load would rename blank nodes
 store.flush()
 if sys.argv[3] == "optimize":
+    named = [quad for quad in store.quads_for_pattern(None, None, None) if quad.graph_name != DefaultGraph()]
+    store.bulk_extend(Quad(quad.subject, quad.predicate, quad.object, DefaultGraph()) for quad in named)
+    del named
+    store.flush()
     store.optimize()
 del store
 os.remove(sys.argv[2])
 """
+# The manifest key saying that the store's default graph holds the union of its named graphs (each statement
+# once). Queries over the union then read that one graph: in Oxigraph that is about twice as fast as
+# `use_default_graph_as_union`, which merges the graphs and removes duplicates while it evaluates. The
+# dumps, the summary and what is published to other engines hold the named graphs only.
+UNION_IN_DEFAULT_GRAPH = "default_graph_is_union"
 
 
 def _load_in_fresh_process(path: Path, quads: Iterable[Quad], staging: Path, optimize: bool) -> None:

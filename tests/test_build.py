@@ -8,13 +8,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Triple, parse
 
 from migkg import reasoning
 from migkg.build import BuildFailed, build, prepare
 from migkg.config import PROJECT_ROOT, Settings
 from migkg.namespaces import INFERRED_GRAPH, MIG, ORG, RDF, REFERENCE_GRAPH
-from migkg.store import DUMPS_DIR, MANIFEST, OXIGRAPH_DIR, READERS_LOCK, current_build, open_read_only
+from migkg.store import (DUMPS_DIR, MANIFEST, OXIGRAPH_DIR, READERS_LOCK, UNION_IN_DEFAULT_GRAPH, current_build,
+                         open_read_only)
 
 PREFIXES = """
 @prefix mig: <https://w3id.org/migkg/ontology#> .
@@ -110,7 +111,12 @@ def test_the_published_store_and_dumps_hold_exactly_what_was_built(project):
     result = build(project, dl_check=False)
     built = open_read_only(project.store_path)
     expected = {str(quad) for quad in result.quads}
-    assert {str(quad) for quad in built.store} == expected
+    stored = list(built.store)
+    assert {str(quad) for quad in stored if quad.graph_name != DefaultGraph()} == expected
+    # the default graph: the union of the graphs, each statement once, for queries to read as one graph
+    assert built.manifest[UNION_IN_DEFAULT_GRAPH] is True
+    assert sorted(str(quad.triple) for quad in stored if quad.graph_name == DefaultGraph()) == \
+        sorted({str(Triple(q.subject, q.predicate, q.object)) for q in result.quads})
     dumps = built.directory / DUMPS_DIR
     assert {str(quad) for quad in parse(path=dumps / "migkg.nquads", format=RdfFormat.N_QUADS)} == expected
     assert {str(quad) for quad in parse(path=dumps / "migkg.trig", format=RdfFormat.TRIG)} == expected

@@ -86,17 +86,20 @@ class _OpenBuilds:
     """The stores this worker has open (at most two: the current build and the one before it)."""
 
     def __init__(self) -> None:
-        self.opened: dict[str, tuple[object, int]] = {}
+        self.opened: dict[str, tuple[object, bool, int]] = {}
 
-    def get(self, build_dir: str):
+    def get(self, build_dir: str) -> tuple[object, bool]:
+        """The build's store, and whether its default graph holds the union of its graphs (its manifest says)."""
         from pyoxigraph import Store
+
+        from ..store import MANIFEST, UNION_IN_DEFAULT_GRAPH
 
         entry = self.opened.get(build_dir)
         if entry is not None:
-            return entry[0]
+            return entry[0], entry[1]
         while len(self.opened) >= 2:
             oldest = next(iter(self.opened))
-            _, lock_fd = self.opened.pop(oldest)
+            _, _, lock_fd = self.opened.pop(oldest)
             os.close(lock_fd)
         try:
             lock_fd = os.open(os.path.join(build_dir, READERS_LOCK), os.O_RDONLY | os.O_CREAT, 0o644)
@@ -106,9 +109,15 @@ class _OpenBuilds:
         if not os.path.isdir(os.path.join(build_dir, "oxigraph")):
             os.close(lock_fd)
             raise BackendUnavailable("The build being served was replaced; try again.")
+        try:
+            with open(os.path.join(build_dir, MANIFEST), encoding="utf-8") as manifest:
+                union_in_default = json.load(manifest).get(UNION_IN_DEFAULT_GRAPH) is True
+        except (OSError, ValueError):
+            os.close(lock_fd)
+            raise BackendUnavailable("The build being served was replaced; try again.") from None
         store = Store.read_only(os.path.join(build_dir, "oxigraph"))
-        self.opened[build_dir] = (store, lock_fd)
-        return store
+        self.opened[build_dir] = (store, union_in_default, lock_fd)
+        return store, union_in_default
 
 
 def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
@@ -132,7 +141,8 @@ def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
         try:
             build_dir = message.pop("build_dir")
             task = QueryTask(**{k: tuple(v) if isinstance(v, list) else v for k, v in message.items()})
-            answer = execute(builds.get(build_dir), task)
+            store, union_in_default = builds.get(build_dir)
+            answer = execute(store, task, union_in_default)
             header, body = {"ok": True, "form": answer.form, "media_type": answer.media_type,
                             "rows": answer.rows}, answer.body
         except QueryRejected as rejected:
