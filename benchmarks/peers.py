@@ -41,7 +41,7 @@ from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import sparql_prologue  # noqa: E402
 from migkg.publish import publish  # noqa: E402
 from migkg.serving import server_command  # noqa: E402
-from migkg.store import current_build  # noqa: E402
+from migkg.store import current_build, union_options  # noqa: E402
 
 ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
 CLIENTS = (1, 8, 32)
@@ -207,10 +207,7 @@ def _serve_in_process(kind: str, store_dir: str, pipe) -> None:
         from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat, Store
 
         store = Store.read_only(store_dir)
-        # A build whose default graph holds the union (migkg.store.UNION_IN_DEFAULT_GRAPH) is read as that
-        # graph, as migkg reads it; asking for the union of all graphs would also merge that copy in.
-        manifest = json.loads((Path(store_dir).parent / "build.json").read_text(encoding="utf-8"))
-        union = {} if manifest.get("default_graph_is_union") else {"use_default_graph_as_union": True}
+        union = union_options(store)  # the union of the graphs read as migkg reads it
 
         def run(text: str, deadline: float = math.inf) -> bool:
             result = store.query(text, **union)

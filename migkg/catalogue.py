@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
 from .namespaces import PREFIXES, sparql_prologue
 from .sparql_lexer import SparqlSyntaxError, bind_values
+from .store import union_options
 
 HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -117,13 +118,6 @@ def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
     return {path.stem: read_query(path) for path in sorted(directory.glob("*.rq")) if SLUG.match(path.stem)}
 
 
-def execute(store: Store, text: str, **options) -> QuerySolutions | QueryBoolean | QueryTriples:
-    """Run a query over the union of all graphs with the project's prefixes known.
-
-    A published build's default graph already holds that union (migkg.store.UNION_IN_DEFAULT_GRAPH): it is
-    read as it is, because asking Oxigraph for the union of all graphs would merge it with its own copy
-    (ten times slower). Other stores (the build's in-memory one) have an empty default graph.
-    """
-    if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is None:
-        options.setdefault("use_default_graph_as_union", True)
-    return store.query(text, prefixes=PREFIXES, **options)
+def execute(store: Store, text: str) -> QuerySolutions | QueryBoolean | QueryTriples:
+    """Run a query over the union of all graphs (see migkg.store.union_options) with the project's prefixes known."""
+    return store.query(text, prefixes=PREFIXES, **union_options(store))

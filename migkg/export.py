@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from pyoxigraph import DefaultGraph, RdfFormat, Store, serialize
+from pyoxigraph import RdfFormat, Store, serialize
+
+from .store import union_options
 
 # name -> (format, holds named graphs)
 FORMATS = {
@@ -22,12 +24,11 @@ UNION = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 def dump(store: Store, name: str, output: BinaryIO) -> None:
     """Write the dataset: quad formats keep every named graph; triple formats get the union graph."""
     rdf_format, quads = FORMATS[name]
-    if quads:
-        if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is None:
-            store.dump(output, format=rdf_format)
-        else:  # a published store's default graph is a copy of the union (store.UNION_IN_DEFAULT_GRAPH)
-            serialize((quad for graph in store.named_graphs() for quad in store.quads_for_pattern(None, None, None, graph)),
-                      output, format=rdf_format)
+    union = union_options(store)
+    if quads and union:
+        store.dump(output, format=rdf_format)
+    elif quads:  # a published build: its default graph is the union's copy, not part of the dataset
+        serialize((quad for graph in store.named_graphs() for quad in store.quads_for_pattern(None, None, None, graph)),
+                  output, format=rdf_format)
     else:
-        triples = store.query(UNION, use_default_graph_as_union=True)
-        triples.serialize(output, format=rdf_format)
+        store.query(UNION, **union).serialize(output, format=rdf_format)

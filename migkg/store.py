@@ -228,6 +228,17 @@ os.remove(sys.argv[2])
 UNION_IN_DEFAULT_GRAPH = "default_graph_is_union"
 
 
+def union_options(store: Store) -> dict:
+    """The `Store.query` options that read the union of all of `store`'s graphs as its default graph.
+
+    None for a published build: its default graph holds that union already (UNION_IN_DEFAULT_GRAPH), and
+    `use_default_graph_as_union` would merge the copy in too, ten times slower. A store whose default graph
+    is empty (the build's in-memory store, builds from before the copy) is asked to merge its graphs."""
+    if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is None:
+        return {"use_default_graph_as_union": True}
+    return {}
+
+
 def _with_union_copies(quads: Iterable[Quad]) -> Iterator[Quad]:
     """Each statement, then its copy in the default graph (UNION_IN_DEFAULT_GRAPH; the store keeps one copy
     of a statement that several graphs hold). Written with the statements, so no load reads the store back:

@@ -174,16 +174,20 @@ def test_edge_cases_infer_exactly_what_the_sparql_rules_inferred():
                    for q in inferred)
 
 
-def test_a_conclusion_that_is_an_axiom_is_applied_too():
-    """If the rules conclude an axiom (here: a property becomes transitive by its domain), the new rule applies."""
-    quads = list(parse("""
+def example_graph(statements: str) -> list[Quad]:
+    """`statements` (Turtle, with the ex:, owl: and rdfs: prefixes) as quads of one graph."""
+    return list(parse(f"""
         @prefix ex: <https://example.org/> .
         @prefix owl: <http://www.w3.org/2002/07/owl#> .
         @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-        <https://example.org/g> {
+        <https://example.org/g> {{ {statements} }}""", format=RdfFormat.TRIG))
+
+
+def test_a_conclusion_that_is_an_axiom_is_applied_too():
+    """If the rules conclude an axiom (here: a property becomes transitive by its domain), the new rule applies."""
+    quads = example_graph("""
           ex:kind rdfs:range owl:TransitiveProperty . ex:meta ex:kind ex:before .
-          ex:a ex:before ex:b . ex:b ex:before ex:c .
-        }""", format=RdfFormat.TRIG))
+          ex:a ex:before ex:b . ex:b ex:before ex:c .""")
     inferred, _ = materialise(quads)
     ex = "https://example.org/"
     assert Quad(NamedNode(ex + "a"), NamedNode(ex + "before"), NamedNode(ex + "c"), INFERRED_GRAPH) in inferred
@@ -201,14 +205,9 @@ def test_disjoint_classes_are_caught_after_inference():
 
 def test_disjoint_classes_are_named_with_their_common_member_after_inference():
     """cax-dw over inferred types, from owl:disjointWith and owl:AllDisjointClasses alike."""
-    quads = list(parse("""
-        @prefix ex: <https://example.org/> .
-        @prefix owl: <http://www.w3.org/2002/07/owl#> .
-        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-        <https://example.org/g> {
+    quads = example_graph("""
           ex:A rdfs:subClassOf ex:B . ex:B owl:disjointWith ex:C . [] a owl:AllDisjointClasses ; owl:members ( ex:D ex:E ) .
-          ex:x a ex:A , ex:C . ex:y a ex:D . ex:p rdfs:domain ex:E . ex:y ex:p ex:z . ex:w a ex:B , ex:D .
-        }""", format=RdfFormat.TRIG))
+          ex:x a ex:A , ex:C . ex:y a ex:D . ex:p rdfs:domain ex:E . ex:y ex:p ex:z . ex:w a ex:B , ex:D .""")
     with pytest.raises(InconsistentData) as failure:
         materialise(quads)
     lines = str(failure.value).splitlines()[1:]

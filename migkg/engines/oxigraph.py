@@ -176,19 +176,18 @@ class _TooManyRows(Exception):
     """The serialized graph passed the row cap."""
 
 
-def execute(store: Store, task: QueryTask, union_in_default: bool = False) -> Answer:
+def execute(store: Store, task: QueryTask, union: dict) -> Answer:
     """Run `task` on `store` and serialize the answer within the caps (raises QueryRejected).
 
-    `union_in_default`: the store's default graph already holds the union of its graphs (a build's manifest
-    says so, see migkg.store.UNION_IN_DEFAULT_GRAPH), so the union is read as that graph."""
+    `union`: the query options that read the union of the store's graphs (migkg.store.union_options)."""
     if task.require_graph is not None and not store.contains_named_graph(NamedNode(task.require_graph)):
         raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
     options: dict = {}
     if task.default_graphs is not None or task.named_graphs is not None:
         options["default_graph"] = [NamedNode(iri) for iri in task.default_graphs or ()]
         options["named_graphs"] = [NamedNode(iri) for iri in task.named_graphs or ()]
-    elif task.union_default_graph and not union_in_default:
-        options["use_default_graph_as_union"] = True
+    elif task.union_default_graph:
+        options.update(union)
     result = store.query(task.query, base_iri=task.base_iri, prefixes=PREFIXES, **options)
     sink = _CappedBuffer(task.max_bytes)
     if isinstance(result, (QueryBoolean, QuerySolutions)):

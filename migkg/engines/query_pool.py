@@ -86,13 +86,13 @@ class _OpenBuilds:
     """The stores this worker has open (at most two: the current build and the one before it)."""
 
     def __init__(self) -> None:
-        self.opened: dict[str, tuple[object, bool, int]] = {}
+        self.opened: dict[str, tuple[object, dict, int]] = {}
 
-    def get(self, build_dir: str) -> tuple[object, bool]:
-        """The build's store, and whether its default graph holds the union of its graphs (its manifest says)."""
+    def get(self, build_dir: str) -> tuple[object, dict]:
+        """The build's store, and the query options that read the union of its graphs (store.union_options)."""
         from pyoxigraph import Store
 
-        from ..store import MANIFEST, UNION_IN_DEFAULT_GRAPH
+        from ..store import union_options
 
         entry = self.opened.get(build_dir)
         if entry is not None:
@@ -109,15 +109,10 @@ class _OpenBuilds:
         if not os.path.isdir(os.path.join(build_dir, "oxigraph")):
             os.close(lock_fd)
             raise BackendUnavailable("The build being served was replaced; try again.")
-        try:
-            with open(os.path.join(build_dir, MANIFEST), encoding="utf-8") as manifest:
-                union_in_default = json.load(manifest).get(UNION_IN_DEFAULT_GRAPH) is True
-        except (OSError, ValueError):
-            os.close(lock_fd)
-            raise BackendUnavailable("The build being served was replaced; try again.") from None
         store = Store.read_only(os.path.join(build_dir, "oxigraph"))
-        self.opened[build_dir] = (store, union_in_default, lock_fd)
-        return store, union_in_default
+        union = union_options(store)  # once per build: its layout never changes
+        self.opened[build_dir] = (store, union, lock_fd)
+        return store, union
 
 
 def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
@@ -141,8 +136,8 @@ def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
         try:
             build_dir = message.pop("build_dir")
             task = QueryTask(**{k: tuple(v) if isinstance(v, list) else v for k, v in message.items()})
-            store, union_in_default = builds.get(build_dir)
-            answer = execute(store, task, union_in_default)
+            store, union = builds.get(build_dir)
+            answer = execute(store, task, union)
             header, body = {"ok": True, "form": answer.form, "media_type": answer.media_type,
                             "rows": answer.rows}, answer.body
         except QueryRejected as rejected:
