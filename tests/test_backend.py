@@ -180,6 +180,63 @@ def test_query_workers_cannot_reach_the_network(settings):
         backend.close()
 
 
+def test_a_small_build_is_copied_into_memory_whole(settings):
+    """The copy a worker answers from holds exactly the build's quads (blank node labels too) and graphs."""
+    from migkg.engines.query_pool import _OpenBuilds
+    from migkg.store import current_build
+
+    builds = _OpenBuilds(in_memory_quads=10**6, memory_limit=settings.limits.max_memory)
+    build_dir = str(current_build(settings.store_path))
+    on_disk, union = builds.get(build_dir)
+    entry = builds.opened[build_dir]
+    deadline = time.monotonic() + 60
+    while not entry.in_memory and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert entry.in_memory
+    copy, same_union = builds.get(build_dir)
+    assert copy is not on_disk and same_union == union
+    assert set(copy.quads_for_pattern(None, None, None, None)) == set(on_disk.quads_for_pattern(None, None, None, None))
+    assert set(copy.named_graphs()) == set(on_disk.named_graphs())
+    text = "SELECT ?s ?o WHERE { ?s rdfs:label ?o } ORDER BY ?s ?o"
+    from migkg.namespaces import PREFIXES
+
+    assert [tuple(r) for r in copy.query(text, prefixes=PREFIXES, **union)] == \
+        [tuple(r) for r in on_disk.query(text, prefixes=PREFIXES, **union)]
+
+
+def test_which_builds_are_copied_into_memory(settings, tmp_path):
+    from migkg.engines.query_pool import MEMORY_PER_QUAD, quads_to_copy
+    from migkg.store import current_build
+
+    build_dir = str(current_build(settings.store_path))
+    quads = quads_to_copy(build_dir, 10**9, 0)
+    assert quads and quads > 1000
+    assert quads_to_copy(build_dir, quads, 0) == quads
+    assert quads_to_copy(build_dir, quads - 1, 0) is None  # over the setting
+    assert quads_to_copy(build_dir, 0, 0) is None  # 0: never
+    assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD) is None  # would take over half the cap
+    assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD * 2) == quads
+    assert quads_to_copy(str(tmp_path), 10**9, 0) is None  # no manifest: stay on disk
+
+
+def test_a_worker_answers_from_its_copy_once_loaded(settings):
+    backend = open_backend(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6)
+    try:
+        db = backend.snapshot()
+        query = "SELECT ?label WHERE { id:colombo-process rdfs:label ?label } ORDER BY ?label"
+        first = [row["label"] for row in db.select(query)]
+        assert first
+        worker = next(iter(backend.pool()._workers))
+        deadline = time.monotonic() + 60
+        while "in memory" not in worker.last_words() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "in memory after" in worker.last_words()
+        # a text the answer cache has not seen, answered by the copy
+        assert [row["label"] for row in db.select(query + " # again")] == first
+    finally:
+        backend.close()
+
+
 # ------------------------------------------------------------------------------- builds followed live
 
 

@@ -79,6 +79,14 @@ def test_the_app_reads_form_posts_through_the_fast_parser(client):
     "SELECT * WHERE { ?s ?p ?o . FİLTER(true) }",
     "SELECT * WHERE { ?s ?p \"unterminated }",
     "ASK { ?s ?p ?o . FROM }",
+    "# a query from the catalogue\nSELECT * WHERE { ?s ?p ?o }",
+    "\t # from here\r\nSELECT * WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p ?o } # from a comment after code",
+    "SELECT * WHERE { ?s ?p \"\"\"long\n# FROM <http://example.org/g> \"\"\" }",
+    "SELECT * WHERE { ?s ?p \"a\u2028# x\" } \n# FROM",
+    "SELECT (\"a\u2028# x\" AS ?x) FROM <http://example.org/g> WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p ?o }\n\u00a0# FROM <http://example.org/g>",
+    "SELECT * WHERE { ?s ?p ?o }\n# comment\nFROM <http://example.org/g>",
 ])
 def test_untokenized_texts_are_exactly_those_the_tokenizer_clears(text):
     """A text skips the tokenizer only if the tokenizer would find no SERVICE and no FROM in it."""
@@ -112,9 +120,10 @@ def test_prepare_still_refuses_service_and_honours_from():
 def test_random_texts_never_skip_what_the_tokenizer_finds():
     rng = random.Random(13)
     words = ["SELECT", "*", "WHERE", "{", "}", "?s", "?p", "?o", "SERVICE", "service", "FROM", "from", "NAMED",
-             "<http://example.org/service>", "'from'", "# service\n", "GRAPH", "ſervice", "Service", ".", "fr", "om"]
-    for _ in range(5000):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+             "<http://example.org/service>", "'from'", "# service\n", "GRAPH", "ſervice", "Service", ".", "fr", "om",
+             "\n", "\r", "#", "\n#", "\t#", '"""', "\'\'\'", "'", '"', "\u2028", "\u00a0", "<", ">"]
+    for _ in range(20000):
+        text = rng.choice([" ", ""]).join(rng.choice(words) for _ in range(rng.randint(1, 16)))
         if may_name(text, ("SERVICE", "FROM")):
             continue
         try:

@@ -24,10 +24,12 @@ from ..store import DUMPS_DIR, MANIFEST, StoreMissing, current_build
 class EmbeddedBackend(Backend):
     """`oxigraph:PATH`: the build the link at PATH points to, queried through a per-process worker pool."""
 
-    def __init__(self, store_path: Path, limits: Limits, workers: int = 2, base_iri: str | None = None, **_ignored):
+    def __init__(self, store_path: Path, limits: Limits, workers: int = 2, base_iri: str | None = None,
+                 in_memory_quads: int = 0, **_ignored):
         self.store_path = store_path
         self.limits = limits
         self.workers = workers
+        self.in_memory_quads = in_memory_quads  # builds up to this size are answered from a copy in memory
         self.base_iri = base_iri
         self.description = f"oxigraph:{store_path}"
         # The build last served and the link target that named it (None: the store path is no link).
@@ -68,7 +70,8 @@ class EmbeddedBackend(Backend):
             with self._lock:
                 pool = self._pool
                 if pool is None or pool.owner != os.getpid():
-                    pool = self._pool = QueryPool(self.workers, self.limits.timeout, self.limits.max_memory)
+                    pool = self._pool = QueryPool(self.workers, self.limits.timeout, self.limits.max_memory,
+                                                           self.in_memory_quads)
         return pool
 
     def close(self) -> None:

@@ -13,6 +13,10 @@ Each worker, before it runs anything:
 
 Tasks and answers cross the socket as a JSON header and raw bytes (no pickling): the answer is
 already serialized in the client's format, so the web process only forwards it.
+
+A build small enough (`in_memory_quads`) is copied into an in-memory store in the background once a worker
+first opens it, and answered from that copy when it is ready: Oxigraph answers about 1.5 times faster from
+memory than from RocksDB on this data. Until then, and for larger builds, the on-disk store answers.
 """
 
 from __future__ import annotations
@@ -82,25 +86,81 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(0)
 
 
+# Bytes an in-memory copy may take per quad, an upper bound of what Oxigraph's memory store was measured to
+# take (380–480 B at 200 k–1 M quads); a copy must fit in half the worker's memory cap with this bound.
+MEMORY_PER_QUAD = 640
+
+
+class _OpenBuild:
+    """A build this worker has open: its on-disk store, and the in-memory copy that replaces it once loaded."""
+
+    def __init__(self, build_dir: str, store, union: dict, lock_fd: int):
+        self.build_dir = build_dir
+        self.store = store  # what answers now: the on-disk store, then the copy
+        self.union = union
+        self.lock_fd = lock_fd
+        self.in_memory = False
+
+    def copy_into_memory(self) -> None:
+        """Load every quad into a memory store, then answer from it (run in a background thread)."""
+        from pyoxigraph import Store
+
+        started = time.monotonic()
+        try:
+            copy = Store()
+            on_disk = self.store
+            for graph in on_disk.named_graphs():
+                copy.add_graph(graph)
+            # bulk_extend keeps blank node labels (Store.load and bulk_load would rename them)
+            copy.bulk_extend(on_disk.quads_for_pattern(None, None, None, None))
+        except Exception as error:  # the on-disk store keeps answering
+            print(f"query worker {os.getpid()}: no in-memory copy of {self.build_dir}: {error!r}", file=sys.stderr,
+                  flush=True)
+            return
+        self.store, self.in_memory = copy, True
+        print(f"query worker {os.getpid()}: {len(copy)} quads of {self.build_dir} in memory after "
+              f"{time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def quads_to_copy(build_dir: str, in_memory_quads: int, memory_limit: int) -> int | None:
+    """How many quads an in-memory copy of the build would hold, or None if it should stay on disk only."""
+    from ..store import MANIFEST, UNION_IN_DEFAULT_GRAPH
+
+    if in_memory_quads <= 0:
+        return None
+    try:
+        manifest = json.loads(Path(build_dir, MANIFEST).read_text(encoding="utf-8"))
+        quads = int(manifest["summary"]["triples"]) * (2 if manifest.get(UNION_IN_DEFAULT_GRAPH) else 1)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if quads > in_memory_quads or (memory_limit > 0 and quads * MEMORY_PER_QUAD > memory_limit // 2):
+        return None
+    return quads
+
+
 class _OpenBuilds:
     """The stores this worker has open (at most two: the current build and the one before it)."""
 
-    def __init__(self) -> None:
-        self.opened: dict[str, tuple[object, dict, int]] = {}
+    def __init__(self, in_memory_quads: int = 0, memory_limit: int = 0) -> None:
+        self.opened: dict[str, _OpenBuild] = {}
+        self.in_memory_quads = in_memory_quads
+        self.memory_limit = memory_limit
 
     def get(self, build_dir: str) -> tuple[object, dict]:
         """The build's store, and the query options that read the union of its graphs (store.union_options)."""
+        entry = self.opened.get(build_dir)
+        if entry is None:
+            entry = self._open(build_dir)
+        return entry.store, entry.union
+
+    def _open(self, build_dir: str) -> _OpenBuild:
         from pyoxigraph import Store
 
         from ..store import union_options
 
-        entry = self.opened.get(build_dir)
-        if entry is not None:
-            return entry[0], entry[1]
         while len(self.opened) >= 2:
             oldest = next(iter(self.opened))
-            _, _, lock_fd = self.opened.pop(oldest)
-            os.close(lock_fd)
+            os.close(self.opened.pop(oldest).lock_fd)
         try:
             lock_fd = os.open(os.path.join(build_dir, READERS_LOCK), os.O_RDONLY | os.O_CREAT, 0o644)
         except OSError:
@@ -110,12 +170,14 @@ class _OpenBuilds:
             os.close(lock_fd)
             raise BackendUnavailable("The build being served was replaced; try again.")
         store = Store.read_only(os.path.join(build_dir, "oxigraph"))
-        union = union_options(store)  # once per build: its layout never changes
-        self.opened[build_dir] = (store, union, lock_fd)
-        return store, union
+        # Once per build: its layout never changes, and the in-memory copy holds the same graphs.
+        entry = self.opened[build_dir] = _OpenBuild(build_dir, store, union_options(store), lock_fd)
+        if quads_to_copy(build_dir, self.in_memory_quads, self.memory_limit) is not None:
+            threading.Thread(target=entry.copy_into_memory, daemon=True, name="in-memory copy").start()
+        return entry
 
 
-def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
+def worker_main(fd: int, parent_pid: int, memory_limit: int, in_memory_quads: int = 0) -> None:
     """Entry point of a worker process: isolate, then serve tasks on the socket `fd` shared with the web process."""
     how = isolate_network()  # before any thread starts: a user namespace needs a single-threaded process
     cap_memory(memory_limit)
@@ -124,7 +186,7 @@ def worker_main(fd: int, parent_pid: int, memory_limit: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
     from .oxigraph import execute  # imported after the cap, so the cap covers the engine's own start-up
 
-    builds = _OpenBuilds()
+    builds = _OpenBuilds(in_memory_quads, memory_limit)
     connection.send_bytes(json.dumps({"ready": os.getpid(), "isolation": how}).encode())
     while True:
         try:
@@ -168,7 +230,7 @@ MEMORY_MESSAGE = ("The query needed more memory than a query may use here and wa
 # The package root, so a worker finds `migkg` even when it is not installed.
 _IMPORT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 _WORKER_CODE = ("import sys; from migkg.engines.query_pool import worker_main; "
-                "worker_main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))")
+                "worker_main(*map(int, sys.argv[1:]))")
 
 
 class _Worker:
@@ -197,10 +259,11 @@ class _WorkerDied(Exception):
 class QueryPool:
     """`size` worker processes; `run` hands a task to an idle one and waits at most `timeout` seconds."""
 
-    def __init__(self, size: int, timeout: float, memory_limit: int):
+    def __init__(self, size: int, timeout: float, memory_limit: int, in_memory_quads: int = 0):
         self.size = max(1, size)
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.in_memory_quads = in_memory_quads
         self.owner = os.getpid()
         self._lock = threading.Lock()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
@@ -223,7 +286,8 @@ class QueryPool:
         log = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-c", _WORKER_CODE, str(theirs.fileno()), str(os.getpid()), str(self.memory_limit)],
+                [sys.executable, "-c", _WORKER_CODE, str(theirs.fileno()), str(os.getpid()), str(self.memory_limit),
+                 str(self.in_memory_quads)],
                 pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, stderr=log)
         finally:
             theirs.close()
