@@ -121,7 +121,8 @@ def test_no_build_is_a_503_without_server_paths(tmp_path):
 
 def test_every_query_has_the_same_limits_explorer_included(settings):
     """A runaway query is stopped the same way whether it comes from /sparql or from a page's own query."""
-    backend = open_backend(settings.backend_spec, Limits(timeout=1.0, max_rows=5), workers=1)
+    # 2 s: the capped scan below runs on a freshly started worker, on a machine that may be busy
+    backend = open_backend(settings.backend_spec, Limits(timeout=2.0, max_rows=5), workers=1)
     try:
         db = backend.snapshot()
         with pytest.raises(QueryRejected) as stopped:

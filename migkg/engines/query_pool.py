@@ -11,8 +11,8 @@ Each worker, before it runs anything:
 - caps its address space (RLIMIT_AS): a query that needs more memory fails inside the worker, the
   request gets a 422 and the worker is replaced, and the machine is not exhausted.
 
-Tasks and answers cross the socket as a JSON header and raw bytes (no pickling): the answer is
-already serialized in the client's format, so the web process only forwards it.
+Tasks cross the socket as JSON, answers as one message: a JSON header line, then the answer's bytes (no
+pickling): the answer is already serialized in the client's format, so the web process only forwards it.
 
 A build small enough (`in_memory_quads`) is copied into an in-memory store in the background once a worker
 first opens it, and answered from that copy when it is ready: Oxigraph answers about 1.5 times faster from
@@ -29,6 +29,7 @@ import logging
 import os
 import queue
 import resource
+import select
 import signal
 import socket
 import subprocess
@@ -36,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -213,8 +213,8 @@ def worker_main(fd: int, parent_pid: int, memory_limit: int, in_memory_quads: in
         except BaseException as error:  # pyo3's PanicException is a BaseException
             header = {"ok": False, "status": 400, "message": f"The query could not be evaluated: {error}"}
         try:
-            connection.send_bytes(json.dumps(header).encode())
-            connection.send_bytes(body)
+            # json.dumps escapes every control character, so the first newline ends the header
+            connection.send_bytes(json.dumps(header).encode() + b"\n" + body)
         except (EOFError, OSError):
             return
 
@@ -240,6 +240,13 @@ class _Worker:
         self.log = log  # the worker's stderr, read when it dies to tell a memory abort from a crash
         self.ready = False
         self.isolation = None
+        # One poll object per worker: Connection.poll builds a selector on every call.
+        self._poller = select.poll()
+        self._poller.register(connection.fileno(), select.POLLIN)
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the worker has written something (or hung up) within `timeout` seconds."""
+        return bool(self._poller.poll(max(0, int(timeout * 1000))))
 
     def last_words(self) -> str:
         try:
@@ -341,18 +348,18 @@ class QueryPool:
             raise BackendUnavailable(f"All query workers stayed busy for {self.timeout:g} s; try again shortly.") from None
         try:
             if not worker.ready:
-                if not worker.connection.poll(STARTUP_LIMIT):
+                if not worker.wait(STARTUP_LIMIT):
                     raise BackendUnavailable("A query worker did not start; try again.")
                 hello = json.loads(worker.connection.recv_bytes())
                 worker.ready, worker.isolation = True, hello.get("isolation")
-            message = asdict(task)
+            message = dict(vars(task))  # its fields are strings, numbers, None and tuples of strings
             message["build_dir"] = build_dir
             worker.connection.send_bytes(json.dumps(message).encode())
-            if not worker.connection.poll(self.timeout):
+            if not worker.wait(self.timeout):
                 raise QueryRejected(422, f"The query ran longer than the time limit of {self.timeout:g} s and was "
                                          "stopped. Narrow it (more specific patterns, a LIMIT) or ask for less.")
-            header = json.loads(worker.connection.recv_bytes())
-            body = worker.connection.recv_bytes()
+            header, _, body = worker.connection.recv_bytes().partition(b"\n")
+            header = json.loads(header)
         except QueryRejected:
             self._retire(worker)
             raise
