@@ -47,9 +47,16 @@ def _cap_chunked_body() -> None:
     request.environ["wsgi.input_terminated"] = False
 
 
+_HEADERS_BY_KEY = [(name.lower(), name, value) for name, value in HEADERS.items()]
+
+
 def _harden(response):
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    # One pass over the response's headers, not one setdefault (a scan of them all) per header: a page
+    # may set its own policy (the query editor does), which is kept.
+    present = {name.lower() for name in response.headers.keys()}
+    for key, name, value in _HEADERS_BY_KEY:
+        if key not in present:
+            response.headers.add(name, value)
     location = response.headers.get("Location")
     if location:
         response.headers["Location"] = public_location(location)
