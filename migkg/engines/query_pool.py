@@ -103,16 +103,11 @@ class _OpenBuild:
 
     def copy_into_memory(self) -> None:
         """Load every quad into a memory store, then answer from it (run in a background thread)."""
-        from pyoxigraph import Store
+        from ..store import copy_into_memory
 
         started = time.monotonic()
         try:
-            copy = Store()
-            on_disk = self.store
-            for graph in on_disk.named_graphs():
-                copy.add_graph(graph)
-            # bulk_extend keeps blank node labels (Store.load and bulk_load would rename them)
-            copy.bulk_extend(on_disk.quads_for_pattern(None, None, None, None))
+            copy = copy_into_memory(self.store)
         except Exception as error:  # the on-disk store keeps answering
             print(f"query worker {os.getpid()}: no in-memory copy of {self.build_dir}: {error!r}", file=sys.stderr,
                   flush=True)
