@@ -215,8 +215,10 @@ def test_which_builds_are_copied_into_memory(settings, tmp_path):
     assert quads_to_copy(build_dir, quads, 0) == quads
     assert quads_to_copy(build_dir, quads - 1, 0) is None  # over the setting
     assert quads_to_copy(build_dir, 0, 0) is None  # 0: never
-    assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD) is None  # would take over half the cap
+    assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD) is None  # leaves no quarter of the cap free
     assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD * 2) == quads
+    # what the worker's address space already holds counts against the cap too
+    assert quads_to_copy(build_dir, 10**9, quads * MEMORY_PER_QUAD * 2, in_use=quads * MEMORY_PER_QUAD) is None
     assert quads_to_copy(str(tmp_path), 10**9, 0) is None  # no manifest: stay on disk
 
 
@@ -234,6 +236,28 @@ def test_a_worker_answers_from_its_copy_once_loaded(settings):
         assert "in memory after" in worker.last_words()
         # a text the answer cache has not seen, answered by the copy
         assert [row["label"] for row in db.select(query + " # again")] == first
+    finally:
+        backend.close()
+
+
+def test_a_worker_that_dies_while_copying_turns_copies_off(settings):
+    """A copy that kills its worker (e.g. a memory cap too tight for it) must not kill every fresh worker after it."""
+    from migkg.engines.query_pool import COPIED, COPYING
+
+    backend = open_backend(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6)
+    try:
+        db = backend.snapshot()
+        pool = backend.pool()
+        assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")  # opens the build: the copy starts
+        worker = next(iter(pool._workers))
+        os.kill(worker.process.pid, signal.SIGKILL)
+        words = worker.last_words()
+        assert COPYING in words and COPIED not in words, words  # killed mid-copy (a copy takes ~0.5 s)
+        assert db.ask("ASK { id:colombo-process mig:hasMember state:THA } # retried")
+        assert pool.in_memory_quads == 0
+        fresh = next(iter(pool._workers))
+        time.sleep(1)
+        assert COPYING not in fresh.last_words()
     finally:
         backend.close()
 

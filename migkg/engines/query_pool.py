@@ -87,8 +87,10 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 # Bytes an in-memory copy may take per quad, an upper bound of what Oxigraph's memory store was measured to
-# take (380–480 B at 200 k–1 M quads); a copy must fit in half the worker's memory cap with this bound.
+# take (380–480 B at 200 k–1 M quads).
 MEMORY_PER_QUAD = 640
+COPYING = "copying into memory:"  # a worker's log line; a worker that dies after it and before COPIED ...
+COPIED = "in memory after"  # ... makes the pool stop copying (see QueryPool._run_once)
 
 
 class _OpenBuild:
@@ -113,12 +115,16 @@ class _OpenBuild:
                   flush=True)
             return
         self.store, self.in_memory = copy, True
-        print(f"query worker {os.getpid()}: {len(copy)} quads of {self.build_dir} in memory after "
+        print(f"query worker {os.getpid()}: {len(copy)} quads of {self.build_dir} {COPIED} "
               f"{time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-def quads_to_copy(build_dir: str, in_memory_quads: int, memory_limit: int) -> int | None:
-    """How many quads an in-memory copy of the build would hold, or None if it should stay on disk only."""
+def quads_to_copy(build_dir: str, in_memory_quads: int, memory_limit: int, in_use: int = 0) -> int | None:
+    """How many quads an in-memory copy of the build would hold, or None if it should stay on disk only.
+
+    With a memory cap, the copy must fit beside the address space already `in_use` and leave a quarter of
+    the cap free: past the cap, RocksDB's threads fail to start and abort the worker, not just the copy.
+    """
     from ..store import MANIFEST, UNION_IN_DEFAULT_GRAPH
 
     if in_memory_quads <= 0:
@@ -128,9 +134,22 @@ def quads_to_copy(build_dir: str, in_memory_quads: int, memory_limit: int) -> in
         quads = int(manifest["summary"]["triples"]) * (2 if manifest.get(UNION_IN_DEFAULT_GRAPH) else 1)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if quads > in_memory_quads or (memory_limit > 0 and quads * MEMORY_PER_QUAD > memory_limit // 2):
+    if quads > in_memory_quads:
+        return None
+    if memory_limit > 0 and in_use + quads * MEMORY_PER_QUAD > memory_limit - memory_limit // 4:
         return None
     return quads
+
+
+def address_space_in_use() -> int:
+    """This process's virtual memory size in bytes (what RLIMIT_AS caps), 0 if /proc cannot tell."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class _OpenBuilds:
@@ -167,7 +186,9 @@ class _OpenBuilds:
         store = Store.read_only(os.path.join(build_dir, "oxigraph"))
         # Once per build: its layout never changes, and the in-memory copy holds the same graphs.
         entry = self.opened[build_dir] = _OpenBuild(build_dir, store, union_options(store), lock_fd)
-        if quads_to_copy(build_dir, self.in_memory_quads, self.memory_limit) is not None:
+        quads = quads_to_copy(build_dir, self.in_memory_quads, self.memory_limit, address_space_in_use())
+        if quads is not None:
+            print(f"query worker {os.getpid()}: {COPYING} {quads} quads of {build_dir}", file=sys.stderr, flush=True)
             threading.Thread(target=entry.copy_into_memory, daemon=True, name="in-memory copy").start()
         return entry
 
@@ -366,6 +387,12 @@ class QueryPool:
             words = worker.last_words()
             out_of_memory = ("memory allocation" in words or "MemoryError" in words
                              or worker.process.returncode == -signal.SIGABRT and self.memory_limit > 0)
+            if self.in_memory_quads and COPYING in words and COPIED not in words.rpartition(COPYING)[2]:
+                # It died while copying a build into memory: every fresh worker would copy and die again.
+                LOG.warning("query worker %s died while copying a build into memory; this process's workers now "
+                            "read builds from disk only (raise MIGKG_QUERY_MEMORY_MB or lower "
+                            "MIGKG_IN_MEMORY_QUADS)", worker.process.pid)
+                self.in_memory_quads = 0
             LOG.warning("query worker %s died (exit %s)%s: %s", worker.process.pid, worker.process.returncode,
                         ": out of memory" if out_of_memory else "", words[-500:])
             self._retire(worker)
