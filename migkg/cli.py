@@ -15,7 +15,7 @@ from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, Que
 from .build import BuildFailed, build, prepare
 from .backend import BackendConfigError, BackendUnavailable, QueryRejected
 from .catalogue import QueryInputError, load_catalogue, read_query
-from .config import Settings
+from .config import SettingError, Settings, env_number
 from .export import FORMATS as EXPORT_FORMATS
 from .namespaces import PREFIXES
 from .serving import server_command
@@ -336,17 +336,19 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
     serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("MIGKG_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("MIGKG_WORKERS", "2")))
+    serve.add_argument("--port", type=int, default=env_number("MIGKG_PORT", 8000, 1))
+    serve.add_argument("--workers", type=int, default=env_number("MIGKG_WORKERS", 2, 1))
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of granian")
     serve.set_defaults(func=cmd_serve)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         return args.func(args)
+    except SettingError as error:
+        return _fail(str(error), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -9,6 +9,26 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class SettingError(ValueError):
+    """A MIGKG_* variable holds a value that cannot be used; the message says which and what it takes."""
+
+
+def env_number(name: str, default: float, minimum: float, kind=int):
+    """The variable as a number of `kind`, at least `minimum`; SettingError with a plain message otherwise."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return kind(default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum or value == float("inf"):
+        what = "a whole number" if kind is int else "a number"
+        raise SettingError(f"{name}={text!r} is not usable: give {what} of at least {minimum:g} "
+                           f"(default {default:g}).")
+    return value
+
+
 def _env_path(name: str, default: Path) -> Path:
     # Absolute, but links kept: var/store is a link a build swaps, and must be followed on every request.
     value = os.environ.get(name)
@@ -29,25 +49,26 @@ class Settings:
     )
     # Where the graph lives: `oxigraph:PATH` (the embedded store; default: the store path above) or
     # `sparql:URL` (any SPARQL 1.1 endpoint loaded with `migkg publish`).
-    backend: str = os.environ.get("MIGKG_BACKEND", "")
+    backend: str = field(default_factory=lambda: os.environ.get("MIGKG_BACKEND", ""))
     # The IRI namespace of every resource (fixed by the data files), and the public URL the app is
     # served at (redirects and links are built from it, never from the Host header). A request for
     # /id/x on this host is a request for {resource_base}id/x.
-    resource_base: str = os.environ.get("MIGKG_RESOURCE_BASE", "https://w3id.org/migkg/")
-    public_url: str = os.environ.get("MIGKG_PUBLIC_URL", "")
-    query_timeout: float = float(os.environ.get("MIGKG_QUERY_TIMEOUT", "10"))
-    max_result_rows: int = int(os.environ.get("MIGKG_MAX_ROWS", "10000"))
-    max_result_bytes: int = int(os.environ.get("MIGKG_MAX_RESULT_BYTES", str(20 * 1024 * 1024)))
-    max_request_bytes: int = int(os.environ.get("MIGKG_MAX_REQUEST_BYTES", str(256 * 1024)))
-    query_workers: int = int(os.environ.get("MIGKG_QUERY_WORKERS", "2"))
-    query_memory_mb: int = int(os.environ.get("MIGKG_QUERY_MEMORY_MB", "1536"))
+    resource_base: str = field(default_factory=lambda: os.environ.get("MIGKG_RESOURCE_BASE", "https://w3id.org/migkg/"))
+    public_url: str = field(default_factory=lambda: os.environ.get("MIGKG_PUBLIC_URL", ""))
+    query_timeout: float = field(default_factory=lambda: env_number("MIGKG_QUERY_TIMEOUT", 10, 0.001, float))
+    max_result_rows: int = field(default_factory=lambda: env_number("MIGKG_MAX_ROWS", 10000, 1))
+    max_result_bytes: int = field(default_factory=lambda: env_number("MIGKG_MAX_RESULT_BYTES", 20 * 1024 * 1024, 1))
+    max_request_bytes: int = field(default_factory=lambda: env_number("MIGKG_MAX_REQUEST_BYTES", 256 * 1024, 1))
+    query_workers: int = field(default_factory=lambda: env_number("MIGKG_QUERY_WORKERS", 2, 1))
+    query_memory_mb: int = field(default_factory=lambda: env_number("MIGKG_QUERY_MEMORY_MB", 1536, 0))  # 0: no cap
     # Each query worker answers a build of at most this many quads (statements and their union copy) from a
     # copy in memory (~0.5 KB and ~15 µs to load per quad); larger builds from the store on disk. 0: never.
-    in_memory_quads: int = int(os.environ.get("MIGKG_IN_MEMORY_QUADS", "250000"))
-    answer_cache_mb: int = int(os.environ.get("MIGKG_ANSWER_CACHE_MB", "64"))  # per web worker; 0: none
+    in_memory_quads: int = field(default_factory=lambda: env_number("MIGKG_IN_MEMORY_QUADS", 250_000, 0))
+    # per web worker; 0: none
+    answer_cache_mb: int = field(default_factory=lambda: env_number("MIGKG_ANSWER_CACHE_MB", 64, 0))
     # Queries of one web worker at the engine at once (running or waiting); more get a 503 at once, so a
     # flood of slow queries never takes every server thread (migkg.serving.BLOCKING_THREADS) from the caches.
-    query_queue: int = int(os.environ.get("MIGKG_QUERY_QUEUE", "32"))
+    query_queue: int = field(default_factory=lambda: env_number("MIGKG_QUERY_QUEUE", 32, 0))  # 0: no bound
     cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))
 
     @property

@@ -26,6 +26,7 @@ from typing import Iterable
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple, Variable, serialize
 
+from .config import env_number
 from .namespaces import INFERRED_GRAPH, OWL, RDF, RDFS, XSD, sparql_prologue
 
 LOG = logging.getLogger(__name__)
@@ -420,7 +421,6 @@ def check_with_hermit(quads: list[Quad], passed_dir: Path | None = None, inputs_
 # classified classes and properties and realised every individual (-c -O -D -I) each time, which the
 # check never read.
 HERMIT_ACTIONS = "witnesses -k (an ABox summary first); on failure -k -U; --ignoreUnsupportedDatatypes"
-HERMIT_MEMORY_MB = int(os.environ.get("MIGKG_HERMIT_MEMORY_MB", "2000"))
 # HermiT's input is prepared on the terms' N-Triples forms, like the rules (Python strings hash and compare
 # several times faster than pyoxigraph terms); the terms themselves are kept to write it with pyoxigraph.
 _ANNOTATION_PROPERTY = f"<{OWL}AnnotationProperty>"
@@ -571,7 +571,8 @@ def _hermit(triples: list[Triple], *actions: str) -> subprocess.CompletedProcess
         path = Path(tmp) / "graph.nt"
         with open(path, "wb") as output:
             serialize(triples, output, format=RdfFormat.N_TRIPLES)
-        command = ["java", f"-Xmx{HERMIT_MEMORY_MB}M", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", _hermit_classpath(),
+        heap = env_number("MIGKG_HERMIT_MEMORY_MB", 2000, 64)
+        command = ["java", f"-Xmx{heap}M", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", _hermit_classpath(),
                    "org.semanticweb.HermiT.cli.CommandLine", *actions, "--ignoreUnsupportedDatatypes", path.as_uri()]
         return subprocess.run(command, capture_output=True, text=True)
 

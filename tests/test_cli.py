@@ -53,6 +53,20 @@ def test_query_on_missing_store_exits_3(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("variable, value", [("MIGKG_IN_MEMORY_QUADS", "many"), ("MIGKG_QUERY_TIMEOUT", "-1"),
+                                             ("MIGKG_QUERY_TIMEOUT", "nan"), ("MIGKG_MAX_ROWS", "0"),
+                                             ("MIGKG_QUERY_WORKERS", "1.5"), ("MIGKG_PORT", "http")])
+def test_an_unusable_setting_is_named_plainly(tmp_path, variable, value):
+    import os
+
+    for command in (["stats"], ["serve", "--port", "1"]):
+        result = subprocess.run([MIGKG, "--store", str(tmp_path / "none"), *command], capture_output=True, text=True,
+                                env=dict(os.environ, **{variable: value}), timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert f"{variable}={value!r} is not usable" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_stats(project, built):
     out = run(project, "stats").stdout
     assert "OWL 2 DL check: passed" in out
