@@ -29,20 +29,8 @@ CATALOGUE = load_catalogue(Settings().queries_dir)
 
 # Where Virtuoso 7.2.5 answers an example query differently from pyoxigraph. Each is strict: when the
 # query (or the engine) is fixed so that the answers agree, the test says so and this entry must go.
-VIRTUOSO_DIFFERS = {
-    "instruments-addressing-theme": "GROUP_CONCAT of @en strings gives a plain string (pyoxigraph keeps @en)",
-    "movement-types": "GROUP_CONCAT of @en strings gives a plain string (pyoxigraph keeps @en)",
-    "states-sharing-processes": "GROUP_CONCAT of @en strings gives a plain string (pyoxigraph keeps @en)",
-    "instruments-adopted-by": "GROUP_CONCAT over no values gives \"\" (pyoxigraph leaves it unbound)",
-    "instruments-by-level": "GROUP_CONCAT over no values gives \"\" (pyoxigraph leaves it unbound)",
-    "processes-addressing-theme": "GROUP_CONCAT over no values gives \"\" (pyoxigraph leaves it unbound)",
-    "instrument-lineage": "Virtuoso returns 1 row of 18",
-    "treaty-status-figures": "Virtuoso returns 1 row of 4",
-    "migration-process-stages": "Virtuoso loses the first stage (4 rows of 5)",
-    "trafficking-process-stages": "Virtuoso loses the first stage (4 rows of 5)",
-    "states-in-most-processes": "Virtuoso returns no rows (15 expected)",
-    "source-disagreements": "Virtuoso returns one more row (the Prague Process with a second pair of sources)",
-}
+# None today: the example queries are written around Virtuoso's quirks (the comments in queries/*.rq say which).
+VIRTUOSO_DIFFERS: dict[str, str] = {}
 
 
 def over_published_graphs(engine: peers.Engine, text: str) -> str:
