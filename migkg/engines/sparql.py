@@ -11,15 +11,21 @@ out of every answer, as it is absent from the embedded store.
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.client
 import json
 import os
 import re
+import ssl
 import tempfile
 import threading
 import time
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-import requests
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, Quad, RdfFormat, Store,
                         parse, parse_query_results, serialize)
 
@@ -44,6 +50,7 @@ ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=
 ACCEPT = f"{ACCEPT_RESULTS}, application/n-triples;q=0.4"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # safe subset of N-Triples' BLANK_NODE_LABEL
+PROLOGUE = sparql_prologue(PREFIXES)  # in front of every query: engines know none of migkg's prefixes
 METADATA_TTL = 2.0  # seconds a replica trusts the build it read before asking the engine again
 
 
@@ -57,50 +64,95 @@ class RemoteBackend(Backend):
         self.cache_dir = cache_dir or Path(tempfile.gettempdir())
         self.description = f"sparql:{url}"
         self._local = threading.local()
+        self._connections: weakref.WeakSet = weakref.WeakSet()  # every thread's, for close()
+        self._endpoint = urlsplit(url)
+        self._target = self._endpoint.path or "/"
+        if self._endpoint.query:
+            self._target += "?" + self._endpoint.query
+        if auth is None and self._endpoint.username is not None:
+            auth = (unquote(self._endpoint.username), unquote(self._endpoint.password or ""))
+        self._authorization = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode() if auth else None
         self._build: tuple[float, Build] | None = None
         self._lock = threading.Lock()
         self._dataset_checked = False
 
-    def session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # loopback and private engines: never through an environment proxy
-        return session
+    def connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        """This thread's keep-alive connection to the engine (a new one when `fresh`)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None or fresh:
+            if connection is not None:
+                connection.close()
+            if self._endpoint.scheme == "https":
+                connection = http.client.HTTPSConnection(self._endpoint.hostname, self._endpoint.port,
+                                                         context=_tls_context())
+            else:
+                connection = http.client.HTTPConnection(self._endpoint.hostname, self._endpoint.port)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.add(connection)
+        return connection
 
-    def post(self, data: dict, timeout: float, accept: str = ACCEPT, max_bytes: int | None = None) -> requests.Response:
-        """POST a protocol request; the body is read within `timeout` seconds in all and `max_bytes` bytes."""
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = list(self._connections), weakref.WeakSet()
+        for connection in connections:
+            connection.close()
+
+    def post(self, data: dict, timeout: float, accept: str = ACCEPT, max_bytes: int | None = None) -> EngineReply:
+        """POST a protocol request; the body is read within `timeout` seconds in all and `max_bytes` bytes.
+
+        One keep-alive connection per thread (http.client: no proxy from the environment, headers and
+        body in one send). A connection the engine closed while idle is noticed when the request fails
+        before any answer came, and the (read-only) query is sent once more on a new connection.
+        """
         deadline = time.monotonic() + timeout
+        body = _form_encoded(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
+        if self._authorization:
+            headers["Authorization"] = self._authorization
+        connection = None
+        unreachable = BackendUnavailable("The SPARQL engine behind this site cannot be reached; try again shortly.")
         try:
-            response = self.session().post(self.url, data=data, headers={"Accept": accept}, auth=self.auth,
-                                           timeout=(min(5.0, timeout), timeout), stream=True)
-            chunks, size = [], 0
-            for chunk in response.iter_content(65536):
-                chunks.append(chunk)
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    response.close()
-                    raise QueryRejected(422, f"The result is larger than {max_bytes} bytes, the most this endpoint "
-                                             "returns. Add a LIMIT or select fewer variables.")
-                if time.monotonic() > deadline:
-                    response.close()
-                    raise requests.Timeout()
-            response._content = b"".join(chunks)
-        except requests.Timeout:
+            for attempt in (1, 2):
+                connection = self.connection(fresh=attempt == 2)
+                reused = connection.sock is not None
+                if not reused:
+                    connection.timeout = min(5.0, timeout)
+                    try:
+                        connection.connect()
+                    except OSError:  # refused, unreachable, or no answer to connect within 5 s
+                        raise unreachable from None
+                sock = connection.sock  # kept: getresponse() lets go of it when the engine closes after answering
+                sock.settimeout(_remaining(deadline))
+                try:
+                    connection.request("POST", self._target, body=body, headers=headers)
+                    response = connection.getresponse()
+                    break
+                except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected included
+                    if not reused:
+                        raise
+            content = _read_within(response, sock, deadline, max_bytes)
+        except QueryRejected:  # refused or too large: the connection is in no state to serve again
+            if connection is not None:
+                connection.close()
+            raise
+        except TimeoutError:
+            connection.close()
             raise QueryRejected(422, f"The query ran longer than the time limit of {timeout:g} s and was stopped. "
                                      "Narrow it (more specific patterns, a LIMIT) or ask for less.") from None
-        except requests.RequestException:
-            raise BackendUnavailable("The SPARQL engine behind this site cannot be reached; try again shortly.") \
-                from None
-        return response
+        except (OSError, http.client.HTTPException):
+            if connection is not None:
+                connection.close()
+            raise unreachable from None
+        return EngineReply(response.status, response.getheader("Content-Type", ""), content)
 
     def snapshot(self) -> "RemoteSnapshot":
         cached = self._build
         if cached is None or time.monotonic() - cached[0] > METADATA_TTL:
             response = self.post({"query": MANIFEST_QUERY}, self.limits.timeout,
                                  accept="application/sparql-results+json")
-            if response.status_code != 200:
-                raise BackendUnavailable(f"The SPARQL engine answered {response.status_code} when asked for the "
+            if response.status != 200:
+                raise BackendUnavailable(f"The SPARQL engine answered {response.status} when asked for the "
                                          "build; try again shortly.")
             rows = list(parse_query_results(response.content, format=QueryResultsFormat.JSON))
             if not rows:
@@ -116,8 +168,8 @@ class RemoteBackend(Backend):
 
     def _ask(self, query: str) -> bool:
         response = self.post({"query": query}, self.limits.timeout, accept="application/sparql-results+json")
-        if response.status_code != 200:
-            raise BackendUnavailable(f"The SPARQL engine answered {response.status_code} when asked a plain ASK; "
+        if response.status != 200:
+            raise BackendUnavailable(f"The SPARQL engine answered {response.status} when asked a plain ASK; "
                                      "try again shortly.")
         return bool(parse_query_results(response.content, format=QueryResultsFormat.JSON))
 
@@ -166,24 +218,17 @@ class RemoteSnapshot(Snapshot):
             # The published union graph as default graph; the source graphs only when the query reads them.
             query = with_dataset(query, [NamedNode(UNION_GRAPH)],
                                  _or_absent(self.graphs() if found.uses_graph else []))
-        data: dict = {"query": sparql_prologue(PREFIXES) + query}
         accept = ACCEPT_GRAPH if found.form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
-        # Engine answers are read whole (bounded) and written again, so every engine answers alike.
-        response = self.backend.post(data, self.limits.timeout, accept=accept,
+        response = self.backend.post({"query": PROLOGUE + query}, self.limits.timeout, accept=accept,
                                      max_bytes=max(task.max_bytes * 4, 1 << 20))
-        if response.status_code >= 400:
-            message = response.text.strip().splitlines()[:3] if response.text else []
-            status = 400 if response.status_code < 500 else 503
-            if status == 503:
-                raise BackendUnavailable(f"The SPARQL engine failed ({response.status_code}); try again shortly.")
-            raise QueryRejected(400, "The query was refused by the SPARQL engine: " + " ".join(message)[:500])
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        results_format = QueryResultsFormat.from_media_type(media_type)
+        if response.status >= 400:
+            raise _refusal(response)
+        results_format = QueryResultsFormat.from_media_type(response.media_type)
         if results_format is not None:
-            return _results_answer(read_results(response.content, results_format), task)
-        graph_format = RdfFormat.from_media_type(media_type)
+            return _results_answer(response.content, results_format, task)
+        graph_format = RdfFormat.from_media_type(response.media_type)
         if graph_format is None:
-            raise BackendUnavailable(f"The SPARQL engine answered in {media_type or 'no declared format'}, "
+            raise BackendUnavailable(f"The SPARQL engine answered in {response.media_type or 'no declared format'}, "
                                      "which migkg cannot read.")
         triples = (quad.triple for quad in parse(response.content, format=graph_format))
         return _graph_answer(triples, task)
@@ -244,8 +289,8 @@ class RemoteSnapshot(Snapshot):
             named = [NamedNode(g) for g in batch]
             response = self.backend.post({"query": with_dataset(DUMP_QUERY, (), named)},
                                          max(self.limits.timeout, 300.0), accept="application/sparql-results+json")
-            if response.status_code != 200:
-                raise BackendUnavailable(f"The SPARQL engine failed ({response.status_code}) when asked for the "
+            if response.status != 200:
+                raise BackendUnavailable(f"The SPARQL engine failed ({response.status}) when asked for the "
                                          "dump; try again shortly.")
             store.extend(Quad(row["s"], row["p"], row["o"], row["g"]) for row in
                          read_results(response.content, QueryResultsFormat.JSON))
@@ -255,6 +300,70 @@ class RemoteSnapshot(Snapshot):
             raise BackendUnavailable(f"The SPARQL engine gave {len(store)} of the build's {expected} statements for "
                                      "the dump (a result row limit?); the dump cannot be offered.")
         return store
+
+
+@dataclass(frozen=True)
+class EngineReply:
+    """An engine's answer to one protocol request, read whole (within the time limit and the byte cap)."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+    @property
+    def media_type(self) -> str:
+        return self.content_type.split(";")[0].strip().lower()
+
+    def first_line(self) -> str:
+        """The first non-empty line of the engine's message (its error code and text, for an error)."""
+        text = self.content[:4096].decode("utf-8", errors="replace")
+        return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
+
+
+# application/x-www-form-urlencoded as urllib.parse.urlencode writes it (quote_plus), per character in C:
+# urlencode quotes byte by byte in Python, ~0.3 ms for a query with migkg's prologue.
+_FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM_TABLE = {byte: chr(byte) if byte in _FORM_SAFE else "+" if byte == 0x20 else f"%{byte:02X}"
+               for byte in range(256)}
+
+
+def _form_encoded(data: dict[str, str]) -> bytes:
+    return "&".join(f"{name}={value.encode('utf-8').decode('latin-1').translate(_FORM_TABLE)}"
+                    for name, value in data.items()).encode("ascii")
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError()
+    return left
+
+
+def _read_within(response: http.client.HTTPResponse, sock, deadline: float, max_bytes: int | None) -> bytes:
+    """The response body, each read bounded by what is left of the time limit, cut past `max_bytes`."""
+    chunks, size = [], 0
+    while True:
+        sock.settimeout(_remaining(deadline))
+        chunk = response.read1(65536)
+        if not chunk or response.length == 0:  # read1 leaves a body of known length open when it is all read
+            chunks.append(chunk)
+            response.close()  # the socket stays open for the next request
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise QueryRejected(422, f"The result is larger than {max_bytes} bytes, the most this endpoint "
+                                     "returns. Add a LIMIT or select fewer variables.")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Certificates checked as `requests` checks them (certifi's bundle when installed, else the system's)."""
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _or_absent(graphs: list[str]) -> list[NamedNode]:
@@ -278,13 +387,51 @@ def read_results(body: bytes, fmt: QueryResultsFormat):
     return parse_query_results(body, format=fmt)
 
 
-def _results_answer(result, task: QueryTask) -> Answer:
+def _refusal(response: EngineReply) -> QueryRejected:
+    """What an engine's error status means for the client.
+
+    4xx: the engine refused the query (a syntax or feature it does not know), the client's to change.
+    502 / 503 / 504: the engine (or a proxy before it) is down or overloaded, worth trying again.
+    Any other 5xx: the engine failed on this query (Virtuoso: "SR066: Unsupported case in CONVERT"), and
+    will fail again, so no "try again shortly": a 502 with the engine's own first line.
+    """
+    if response.status < 500:
+        message = response.content[:4096].decode("utf-8", errors="replace").strip().splitlines()[:3]
+        return QueryRejected(400, "The query was refused by the SPARQL engine: " + " ".join(message)[:500])
+    if response.status in (502, 503, 504):
+        return BackendUnavailable(f"The SPARQL engine is unavailable ({response.status}); try again shortly.")
+    return QueryRejected(502, f"The SPARQL engine behind this site failed on this query (HTTP {response.status}) "
+                              f"and would fail again; change the query. The engine said: "
+                              f"{response.first_line() or 'nothing'}")
+
+
+# Markers of terms an engine may write differently from the embedded engine (whose JSON has no datatype for
+# xsd:string, no rdf:langString, no "typed-literal", and valid blank-node labels): an answer holding none of
+# them means, term by term, what pyoxigraph would write for the same rows.
+_NORMALISED_TERMS = (b'"bnode"', f'{XSD_STRING}"'.encode(), b'rdf-syntax-ns#langString"', b'"typed-literal"')
+
+
+def _passes_unchanged(body: bytes, engine_format: QueryResultsFormat, fmt: QueryResultsFormat) -> bool:
+    """Whether the engine's bytes can be the answer as they are: the asked format, no term to normalise."""
+    return engine_format == fmt == QueryResultsFormat.JSON and not any(marker in body for marker in _NORMALISED_TERMS)
+
+
+def _results_answer(body: bytes, engine_format: QueryResultsFormat, task: QueryTask) -> Answer:
+    """SPARQL results from the engine's bytes: passed through when they need no normalising, else read and
+    written again with pyoxigraph's writer. Either way the rows are counted (and capped) by parsing them."""
     fmt = QueryResultsFormat.from_media_type(task.results_media_type) if task.results_media_type else None
     if fmt is None:
         raise QueryRejected(406, "This query returns SPARQL results (JSON, XML, CSV, TSV), and the Accept header "
                                  "(or format parameter) allows none of them.")
+    result = read_results(body, engine_format)
     if isinstance(result, QueryBoolean):
         return Answer("boolean", fmt.media_type, result.serialize(format=fmt), 1)
+    if _passes_unchanged(body, engine_format, fmt):
+        count = sum(1 for _ in _capped(result, task.max_rows, "rows"))
+        if len(body) > task.max_bytes:
+            raise QueryRejected(422, f"The result is larger than {task.max_bytes} bytes, the most this endpoint "
+                                     "returns. Add a LIMIT or select fewer variables.")
+        return Answer("solutions", fmt.media_type, body, count)
     rows = list(_capped(result, task.max_rows, "rows"))
     body = serialize_solutions(result.variables, rows, fmt)
     if len(body) > task.max_bytes:
