@@ -48,6 +48,7 @@ DUMP_BATCH = 200_000  # statements asked for in one request when assembling a du
 ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
 ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=0.5"
 ACCEPT = f"{ACCEPT_RESULTS}, application/n-triples;q=0.4"
+DIRECT_QUERY = "application/sparql-query; charset=utf-8"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # safe subset of N-Triples' BLANK_NODE_LABEL
 PROLOGUE = sparql_prologue(PREFIXES)  # in front of every query: engines know none of migkg's prefixes
@@ -75,6 +76,7 @@ class RemoteBackend(Backend):
         self._build: tuple[float, Build] | None = None
         self._lock = threading.Lock()
         self._dataset_checked = False
+        self._direct_post = False  # whether queries go as the POST body itself (see _takes_direct_post)
 
     def connection(self, fresh: bool = False) -> http.client.HTTPConnection:
         """This thread's keep-alive connection to the engine (a new one when `fresh`)."""
@@ -98,16 +100,21 @@ class RemoteBackend(Backend):
         for connection in connections:
             connection.close()
 
-    def post(self, data: dict, timeout: float, accept: str = ACCEPT, max_bytes: int | None = None) -> EngineReply:
+    def post(self, data: dict, timeout: float, accept: str = ACCEPT, max_bytes: int | None = None,
+             direct: bool | None = None) -> EngineReply:
         """POST a protocol request; the body is read within `timeout` seconds in all and `max_bytes` bytes.
 
-        One keep-alive connection per thread (http.client: no proxy from the environment, headers and
-        body in one send). A connection the engine closed while idle is noticed when the request fails
+        One keep-alive connection per thread (http.client: no proxy from the environment, no per-call
+        set-up as in requests, ~1.7 ms). The query goes as the body itself where the engine takes that
+        (`direct`, default: what the engine was found to take), else form-encoded. A connection the engine closed while idle is noticed when the request fails
         before any answer came, and the (read-only) query is sent once more on a new connection.
         """
         deadline = time.monotonic() + timeout
-        body = _form_encoded(data)
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
+        if (self._direct_post if direct is None else direct) and data.keys() == {"query"}:
+            body, content_type = data["query"].encode("utf-8"), DIRECT_QUERY
+        else:
+            body, content_type = _form_encoded(data), "application/x-www-form-urlencoded"
+        headers = {"Content-Type": content_type, "Accept": accept}
         if self._authorization:
             headers["Authorization"] = self._authorization
         connection = None
@@ -144,7 +151,8 @@ class RemoteBackend(Backend):
             if connection is not None:
                 connection.close()
             raise unreachable from None
-        return EngineReply(response.status, response.getheader("Content-Type", ""), content)
+        return EngineReply(response.status, response.getheader("Content-Type", ""), content,
+                           response.getheader("Server", ""))
 
     def snapshot(self) -> "RemoteSnapshot":
         cached = self._build
@@ -182,7 +190,26 @@ class RemoteBackend(Backend):
         if not self._ask(HAS_UNION_PROBE):
             raise BackendUnavailable(f"The SPARQL engine holds no union graph <{UNION_GRAPH}>: publish the build "
                                      "again with this version of `migkg publish`.")
+        self._direct_post = self._takes_direct_post()
         self._dataset_checked = True
+
+    def _takes_direct_post(self) -> bool:
+        """Whether the engine reads a query sent as the POST body itself (SPARQL 1.1 Protocol 2.1.3).
+
+        Form-encoded, a query is a third longer (every IRI's ":" and "/" escaped) and the Oxigraph server
+        decodes forms slowly: a query naming the build's 138 source graphs costs it 3.0 ms as a form,
+        1.6 ms sent directly. Virtuoso 7 accepts the request and never answers it, so it is not asked;
+        any other engine is asked once, and keeps forms unless it answers a direct ASK correctly at once.
+        """
+        probe = self.post({"query": "ASK {}"}, min(2.0, self.limits.timeout), accept="application/sparql-results+json")
+        if "virtuoso" in probe.server.lower():
+            return False
+        try:
+            direct = self.post({"query": "ASK {}"}, min(2.0, self.limits.timeout),
+                               accept="application/sparql-results+json", direct=True)
+            return direct.status == 200 and bool(parse_query_results(direct.content, format=QueryResultsFormat.JSON))
+        except (QueryRejected, SyntaxError, ValueError):
+            return False
 
 
 class RemoteSnapshot(Snapshot):
@@ -309,6 +336,7 @@ class EngineReply:
     status: int
     content_type: str
     content: bytes
+    server: str = ""
 
     @property
     def media_type(self) -> str:
