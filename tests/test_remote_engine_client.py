@@ -214,6 +214,8 @@ def test_virtuoso_is_sent_forms(virtuoso_engine):
 ])
 def test_terms_an_engine_writes_its_own_way_are_written_as_the_embedded_engine_does(term, written):
     body = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": [{"x": term}, {"x": term}]}}).encode()
-    answer = _results_answer(body, QueryResultsFormat.JSON, QueryTask("SELECT ?x {}", results_media_type=JSON))
-    assert answer.rows == 2
-    assert json.loads(answer.body)["results"]["bindings"] == [{"x": written}, {"x": written}]
+    for written_by_engine in (body, body.replace(b"/", b"\\/")):  # JSON writers may escape "/"
+        answer = _results_answer(written_by_engine, QueryResultsFormat.JSON,
+                                 QueryTask("SELECT ?x {}", results_media_type=JSON))
+        assert answer.rows == 2
+        assert json.loads(answer.body)["results"]["bindings"] == [{"x": written}, {"x": written}]
