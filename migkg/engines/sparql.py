@@ -1,13 +1,15 @@
 """The remote engine: any SPARQL 1.1 Protocol endpoint (Virtuoso, GraphDB, Neptune, QLever, Fuseki, Oxigraph server).
 
-The web tier keeps no data of its own: answers are fetched over the protocol and read back with
-pyoxigraph's parsers, the build's identity and summary come from the build-metadata graph that
-`migkg publish` writes last, dumps are assembled from the engine once per build into a private cache.
+The web tier keeps no data of its own: answers are fetched over the protocol (one keep-alive connection
+per thread; the query as the POST body where the engine takes it, else as a form), passed on as they
+are when they are JSON holding no term to normalise, else read with pyoxigraph's parsers and written
+again; the build's identity and summary come from the build-metadata graph that `migkg publish` writes
+last; dumps are assembled from the engine once per build into a private cache.
 
-The dataset is always named in the request (the published graphs as default and named graphs), so the
-answer does not depend on how the engine builds its own default graph, and the metadata graph stays
-out of every answer, as it is absent from the embedded store.
-"""
+The dataset is always named in the request (the published union graph as default graph, the published
+source graphs or an absent graph as named graphs), so the answer does not depend on how the engine
+builds its own default graph, and neither the metadata graph nor any other graph of the engine's is
+ever read, as they are absent from the embedded store."""
 
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xm
 ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=0.5"
 ACCEPT = f"{ACCEPT_RESULTS}, application/n-triples;q=0.4"
 # Words that send a text through the tokenizer before it goes to the engine: the dataset must be placed in
-# the text (FROM, GRAPH), the form chosen (CONSTRUCT, DESCRIBE), or the engine's pragmas kept in view (DEFINE).
+# the text (FROM, GRAPH) or the form known (CONSTRUCT, DESCRIBE); texts with Virtuoso's pragmas (DEFINE)
+# keep the path the private-graph tests cover.
 _TOKENIZE_FOR = ("FROM", "GRAPH", "CONSTRUCT", "DESCRIBE", "DEFINE")
 DIRECT_QUERY = "application/sparql-query; charset=utf-8"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
