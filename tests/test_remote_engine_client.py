@@ -19,7 +19,11 @@ import pytest
 from pyoxigraph import QueryResultsFormat, parse_query_results
 
 from migkg.backend import Build, BackendUnavailable, Limits, QueryRejected, QueryTask, open_backend
-from migkg.engines.sparql import RemoteBackend, RemoteSnapshot, _form_encoded, _results_answer
+from migkg.catalogue import load_catalogue
+from migkg.config import PROJECT_ROOT
+from migkg.engines.sparql import RemoteBackend, RemoteSnapshot, _form_encoded, _results_answer, _where_group
+from migkg.namespaces import sparql_prologue
+from migkg.sparql_lexer import shape
 
 from .engines import answer_rows
 
@@ -219,3 +223,23 @@ def test_terms_an_engine_writes_its_own_way_are_written_as_the_embedded_engine_d
                                  QueryTask("SELECT ?x {}", results_media_type=JSON))
         assert answer.rows == 2
         assert json.loads(answer.body)["results"]["bindings"] == [{"x": written}, {"x": written}]
+
+
+@pytest.mark.parametrize("slug", sorted(load_catalogue(PROJECT_ROOT / "queries")))
+def test_the_where_group_found_from_the_head_is_the_tokenizers(slug):
+    query = load_catalogue(PROJECT_ROOT / "queries")[slug]
+    for text in (query.text, sparql_prologue() + query.bound_text()):
+        at = _where_group(text)
+        assert at is not None and at == shape(text).dataset_at, slug
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT (EXISTS { ?s ?p ?o } AS ?e) WHERE { GRAPH ?g { ?s ?p ?o } }",  # a group inside the projection
+    'SELECT ("{" AS ?x) WHERE { GRAPH ?g { ?s ?p ?o } }',  # in a string
+    "# where { the comment }\nSELECT * WHERE { GRAPH ?g { ?s ?p ?o } }",  # in a comment
+    "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",  # a template, not the WHERE group
+    "SELECT * FROM <urn:x> WHERE { GRAPH ?g { ?s ?p ?o } }",  # the query's own dataset
+    "INSERT DATA { GRAPH <urn:x> { <urn:a> <urn:b> <urn:c> } }",
+])
+def test_texts_whose_head_is_not_certain_are_tokenized_whole(text):
+    assert _where_group(text) is None
