@@ -68,12 +68,12 @@ def engine_answering(reply):
         server.server_close()
 
 
-def run(url: str, limits: Limits = Limits(timeout=3.0), **task) -> object:
+def run(url: str, limits: Limits = Limits(timeout=3.0), text: str = "SELECT ?x WHERE { ?x ?p ?o }", **task) -> object:
     """One query through a RemoteSnapshot of a build that publishes no graphs."""
     backend = RemoteBackend(url, limits)
     try:
         snapshot = RemoteSnapshot(backend, Build("test-build", {"summary": {"graphs": {}}}))
-        return snapshot.run(QueryTask("SELECT ?x WHERE { ?x ?p ?o }", results_media_type=JSON, **task))
+        return snapshot.run(QueryTask(text, results_media_type=JSON, **task))
     finally:
         backend.close()
 
@@ -101,6 +101,21 @@ def test_a_query_the_engine_refuses_is_a_400_with_its_message():
         with pytest.raises(QueryRejected) as refused:
             run(url)
     assert refused.value.status == 400 and "unexpected '}'" in refused.value.message
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "PREFIX a: <urn:x:> DELETE WHERE { ?s a:p ?o }",
+    "# SELECT * WHERE { ?s ?p ?o }\nCLEAR ALL", "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "LOAD <http://example.org/data.ttl>", "DROP SILENT GRAPH <urn:g>",
+    "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }",
+])
+def test_an_update_never_reaches_the_engine(text):
+    """The engine may grant updates on its query endpoint (Virtuoso does, to users with SPARQL_UPDATE)."""
+    with engine_answering(lambda h: h.send(200, SOLUTIONS, JSON)) as (url, engine):
+        with pytest.raises(QueryRejected) as refused:
+            run(url, text=text)
+    assert refused.value.status == 400 and "read-only" in refused.value.message
+    assert engine.received == []
 
 
 def test_an_engine_nobody_listens_for_is_a_503():

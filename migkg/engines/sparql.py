@@ -57,6 +57,13 @@ ACCEPT = f"{ACCEPT_RESULTS}, application/n-triples;q=0.4"
 # tokenized at all, and only its head.
 _NEEDS_TOKENS = ("FROM", "CONSTRUCT", "DESCRIBE", "DEFINE")
 _READS_NAMED_GRAPHS = ("GRAPH",)
+# A SELECT or ASK query after its prologue (comments, PREFIX and BASE declarations), for texts that are not
+# tokenized: anything else (an update above all: this site is read-only, whatever an engine would allow)
+# takes the tokenizer's path. An unusual prologue only costs that path too.
+_IRIREF = r'<[^<>"{}|^`\\\x00-\x20]*>'
+_QUERY_START = re.compile(rf"(?:[ \t\r\n]+|#[^\r\n]*+|PREFIX[ \t\r\n]*[^ \t\r\n:<>#]*:[ \t\r\n]*{_IRIREF}"
+                          rf"|BASE[ \t\r\n]*{_IRIREF})*(?:SELECT|ASK)(?![A-Za-z0-9_\u00B7\u00C0-\U000EFFFF])",
+                          re.IGNORECASE)
 DIRECT_QUERY = "application/sparql-query; charset=utf-8"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # safe subset of N-Triples' BLANK_NODE_LABEL
@@ -244,7 +251,8 @@ class RemoteSnapshot(Snapshot):
             raise QueryRejected(404, f"There is no graph <{task.require_graph}> in this dataset.")
         query = task.query
         given = task.default_graphs is not None or task.named_graphs is not None
-        if task.union_default_graph and not given and not may_name(query, _NEEDS_TOKENS + _READS_NAMED_GRAPHS):
+        if task.union_default_graph and not given and not may_name(query, _NEEDS_TOKENS + _READS_NAMED_GRAPHS) \
+                and _QUERY_START.match(query):
             # The common case, without the tokenizer (half a millisecond per new text): a SELECT or ASK that
             # reads no named graph and names no dataset of its own gets the union graph as default graph and
             # the absent graph as its only named graph, given as protocol parameters (no FROM to place).
@@ -268,6 +276,9 @@ class RemoteSnapshot(Snapshot):
             found = shape(query)
         except SparqlSyntaxError as error:  # prepare() leaves texts naming no SERVICE or FROM untokenized
             raise QueryRejected(400, f"Syntax error in the query: {error}.") from None
+        if found.form is None:  # an update, above all: never sent, whatever the engine would allow
+            raise QueryRejected(400, "This endpoint answers SPARQL queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only; "
+                                     "it is read-only and accepts no SPARQL Update.")
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
         # graph, make URLs longer than engines accept, and forms slow to decode). Graphs the build
         # did not publish are named as an absent graph: the engine may hold other, private graphs. Both
