@@ -258,3 +258,28 @@ def test_the_where_group_found_from_the_head_is_the_tokenizers(slug):
 ])
 def test_texts_whose_head_is_not_certain_are_tokenized_whole(text):
     assert _where_group(text) is None
+
+
+def test_the_app_names_an_engine_failure_a_bad_gateway(settings):
+    """What the endpoint tells a client when the engine behind the seam fails on its query (HTTP 500 there)."""
+    from migkg.backend import Backend
+    from webapp import create_app
+
+    from .test_answer_cache import CountingSnapshot
+
+    class FailingSnapshot(CountingSnapshot):
+        def run(self, task):
+            raise QueryRejected(502, "The SPARQL engine failed on this query: SR066: Unsupported case in CONVERT")
+
+    class FailingBackend(Backend):
+        description = "test engine"
+
+        def snapshot(self):
+            return FailingSnapshot("build-a", None)
+
+    client = create_app(settings, backend=FailingBackend()).test_client()
+    response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"},
+                          headers={"Accept": JSON})
+    assert response.status_code == 502
+    assert response.get_data(as_text=True).startswith("502 Bad Gateway: The SPARQL engine failed on this query")
+    assert "Retry-After" not in response.headers

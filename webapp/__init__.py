@@ -115,7 +115,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 HTTP_STATUS_NAMES = {400: "Bad Request", 404: "Not Found", 406: "Not Acceptable", 413: "Payload Too Large",
-                     422: "Unprocessable Content", 503: "Service Unavailable"}
+                     422: "Unprocessable Content", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class _Simple:
