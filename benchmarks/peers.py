@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from pyoxigraph import QueryResultsFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -380,16 +381,28 @@ def geometric_mean(values) -> float:
     return math.exp(sum(map(math.log, values)) / len(values)) if values else math.nan
 
 
-def answered_everywhere(targets: list[Target], examples: dict[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The examples every HTTP peer answers with 200 (the fair common set), and who refused the others."""
+def answered_everywhere(targets: list[Target], examples: dict[str, str]) -> tuple[dict[str, str], dict[str, list[str]],
+                                                                                 list[str]]:
+    """The examples every HTTP peer answers with 200 (the fair common set), who refused the others, and where a
+    peer's SELECT answer has another number of rows than the first target's (a wrong answer is no speed)."""
+    from pyoxigraph import QuerySolutions, parse_query_results
+
     refused: dict[str, list[str]] = {}
+    differ: list[str] = []
     for slug, text in examples.items():
+        rows: dict[str, int] = {}
         for target in targets:
             if target.url and not target.name.startswith("static"):
-                status = requests.post(target.url, data={"query": text}, headers={"Accept": ACCEPT}, timeout=120).status_code
-                if status != 200:
-                    refused.setdefault(slug, []).append(f"{target.name}: {status}")
-    return {slug: text for slug, text in examples.items() if slug not in refused}, refused
+                response = requests.post(target.url, data={"query": text}, headers={"Accept": ACCEPT}, timeout=120)
+                if response.status_code != 200:
+                    refused.setdefault(slug, []).append(f"{target.name}: {response.status_code}")
+                elif response.headers.get("Content-Type", "").startswith("application/sparql-results+json"):
+                    result = parse_query_results(response.content, format=QueryResultsFormat.JSON)
+                    if isinstance(result, QuerySolutions):
+                        rows[target.name] = sum(1 for _ in result)
+        if len(set(rows.values())) > 1:
+            differ.append(f"`{slug}`: " + ", ".join(f"{name} {count}" for name, count in rows.items()))
+    return {slug: text for slug, text in examples.items() if slug not in refused}, refused, differ
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -430,9 +443,11 @@ def run(build_dir: Path, store_path: Path, settings: Settings, args, label: str)
             targets.append(Target(name, worker=worker, pid=worker.process.pid))
         lines.append(f"- engines started and loaded in {time.monotonic() - started:.0f} s")
 
-        examples, refused = answered_everywhere(targets, example_queries(settings))
+        examples, refused, differ = answered_everywhere(targets, example_queries(settings))
         for slug, who in sorted(refused.items()):
             lines.append(f"- left out of the mixes (refused by a peer): `{slug}` ({'; '.join(who)})")
+        for difference in differ:
+            lines.append(f"- **rows differ** (default parameters): {difference}")
         mixes = {
             "lookups": [sparql_prologue() + text for text in LOOKUPS],
             "examples": list(examples.values()),

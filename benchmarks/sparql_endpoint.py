@@ -34,6 +34,7 @@ from migkg.catalogue import execute, load_catalogue  # noqa: E402
 from migkg.config import Settings  # noqa: E402
 from migkg.namespaces import ID, MIG, ORG, PREFIXES, RDF, RDFS, SOURCE, STATE, INFERRED_GRAPH  # noqa: E402
 from migkg.serving import server_command  # noqa: E402
+from migkg.stats import summary  # noqa: E402
 from migkg.store import open_read_only, publish  # noqa: E402
 
 ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
@@ -244,7 +245,9 @@ def synthetic_store(real: Store, target: int, directory: Path) -> tuple[Path, in
             quads += [Quad(node, rdf_type, membership_class, section), Quad(node, member, state, section),
                       Quad(node, organization, process, section), Quad(node, role, roles[m % 4 if m < 4 else 0], section),
                       Quad(process, has_member, state, INFERRED_GRAPH), Quad(state, member_of, process, INFERRED_GRAPH)]
-    publish(directory / "store", quads, {"build_id": f"synthetic-{len(quads)}"})
+    # with the summary a build writes: the remote engine names the published graphs from it
+    publish(directory / "store", quads, {"build_id": f"synthetic-{len(quads)}"},
+            describe=lambda store: {"summary": summary(store)})
     return directory / "store", len(quads)
 
 
