@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from pyoxigraph import QueryResultsFormat
+from pyoxigraph import QueryResultsFormat, QuerySolutions, parse_query_results
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -385,8 +385,6 @@ def answered_everywhere(targets: list[Target], examples: dict[str, str]) -> tupl
                                                                                  list[str]]:
     """The examples every HTTP peer answers with 200 (the fair common set), who refused the others, and where a
     peer's SELECT answer has another number of rows than the first target's (a wrong answer is no speed)."""
-    from pyoxigraph import QuerySolutions, parse_query_results
-
     refused: dict[str, list[str]] = {}
     differ: list[str] = []
     for slug, text in examples.items():

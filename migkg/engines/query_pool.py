@@ -144,12 +144,10 @@ def quads_to_copy(build_dir: str, in_memory_quads: int, memory_limit: int, in_us
 def address_space_in_use() -> int:
     """This process's virtual memory size in bytes (what RLIMIT_AS caps), 0 if /proc cannot tell."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
+        status = Path("/proc/self/status").read_text()
+        return next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmSize:")), 0)
     except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return 0  # no /proc: the copy is then judged by its own size against the cap
 
 
 class _OpenBuilds:
