@@ -1,5 +1,6 @@
 """The peer benchmark (issue 13): migkg serve against Virtuoso 7, the Oxigraph server, raw pyoxigraph, a
-static-response floor of the same web stack and rdflib, on the same build, at 1, 8 and 32 clients.
+static-response floor of the same web stack, the thinnest HTTP endpoint over pyoxigraph and rdflib, on the
+same build, at 1, 8 and 32 clients.
 
     .venv/bin/python benchmarks/peers.py [--seconds 3] [--generated 1000000]
 
@@ -55,6 +56,7 @@ LOOKUPS = [
 ]
 RAW = "raw pyoxigraph (threads)"
 RAW_MEMORY = "raw pyoxigraph in memory (threads)"  # a build small enough for migkg's in-memory copy
+THIN = "thin endpoint (granian, bare WSGI, pyoxigraph in process)"
 RDFLIB_BUDGET = 20.0  # seconds an in-process command may overrun before its process is killed
 
 
@@ -194,15 +196,18 @@ def start_migkg(store_path: Path, stack: ExitStack, backend: str = "", name: str
     return Target(name, url, process.pid)
 
 
-def start_static_floor(stack: ExitStack) -> Target:
-    """granian with the arguments `migkg serve` uses, serving one fixed answer."""
+def start_web_stack(stack: ExitStack, application: str, name: str, store_path: Path | None = None) -> Target:
+    """granian with the arguments `migkg serve` uses, serving a WSGI `application` of benchmarks/."""
     port = peers.free_port()
-    process = subprocess.Popen(server_command("127.0.0.1", port, 2, application="static_floor:app"),
-                               cwd=ROOT / "benchmarks", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    if store_path is not None:
+        env["MIGKG_STORE"] = str(store_path)
+    process = subprocess.Popen(server_command("127.0.0.1", port, 2, application=application),
+                               cwd=ROOT / "benchmarks", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stack.callback(peers._stop, process)
     url = f"http://127.0.0.1:{port}/sparql"
     wait_http(url, process)
-    return Target("static floor (granian+Flask)", url, process.pid)
+    return Target(name, url, process.pid)
 
 
 def _serve_in_process(kind: str, store_dir: str, pipe) -> None:
@@ -429,7 +434,9 @@ def run(build_dir: Path, store_path: Path, settings: Settings, args, label: str)
                                    name="migkg serve → Oxigraph server"))
         targets.append(Target("Virtuoso 7", virtuoso.query_url, virtuoso.pid))
         targets.append(Target("Oxigraph server", oxigraph.query_url, oxigraph.pid))
-        targets.append(start_static_floor(stack))
+        targets.append(start_web_stack(stack, "static_floor:app", "static floor (granian+Flask)"))
+        # The ceiling of an HTTP endpoint in Python: the query in the web process, nothing else.
+        targets.append(start_web_stack(stack, "thin_endpoint:app", THIN, store_path))
         raw = [("pyoxigraph", RAW), ("pyoxigraph-memory", RAW_MEMORY), ("rdflib", "rdflib in memory (threads)")]
         for kind, name in raw:
             if kind.split("-")[0] in args.skip:
@@ -529,7 +536,7 @@ def render(label: str, targets: list[Target], queries: dict[str, str], notes: li
     for target in targets:
         out.append(f"| {target.name} | " + " | ".join(fmt(median_rate(target, mix, c)) for mix in MIXES
                                                       for c in args.clients) + f" | {fmt(target.peak_rss)} |")
-    for reference in ("Virtuoso 7", RAW, RAW_MEMORY):
+    for reference in ("Virtuoso 7", RAW, RAW_MEMORY, THIN):
         base = next((t for t in targets if t.name == reference), None)
         if base is None:
             continue

@@ -66,6 +66,10 @@ def test_the_app_reads_form_posts_through_the_fast_parser(client):
                             headers={"Content-Type": "application/x-www-form-urlencoded",
                                      "Accept": "application/sparql-results+json"})
     assert malformed.status_code == 200  # Werkzeug's parser keeps a stray "%" as it is
+    unescaped = client.post("/sparql", data='query=SELECT ("☃ b" AS ?v) WHERE {}'.encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Accept": "application/sparql-results+json"})
+    assert unescaped.get_json()["results"]["bindings"][0]["v"]["value"] == "☃ b"  # raw UTF-8: Werkzeug reads it
 
 
 @pytest.mark.parametrize("text", [

@@ -14,6 +14,7 @@ import io
 import re
 
 from flask import Request
+from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
 
 _MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -48,6 +49,13 @@ class FastFormDataParser(FormDataParser):
         if pairs is None:
             return super()._parse_urlencoded(io.BytesIO(body), mimetype, content_length, options)
         return stream, self.cls(pairs), self.cls()
+
+
+def read_form(request: Request) -> MultiDict:
+    """A form body's fields: decoded from the body directly (Werkzeug's parser takes twice as long to reach
+    FastFormDataParser), or by Werkzeug when the body needs the general parser. The body stays readable."""
+    pairs = parse_form(request.get_data(cache=True))
+    return request.form if pairs is None else MultiDict(pairs)
 
 
 class AppRequest(Request):

@@ -20,6 +20,7 @@ from migkg.namespaces import PREFIXES
 
 from . import conneg
 from .backend_access import backend
+from .form_parsing import read_form
 from .response_cache import keep_for_build
 from .workbench import expand_example
 
@@ -141,7 +142,7 @@ def _read_post(args: MultiDict) -> MultiDict:
         raise UnsupportedMediaType(f"The body is declared as {charset}; SPARQL queries must be sent in UTF-8.")
     params = MultiDict(args)
     if mimetype == FORM:
-        form = request.form
+        form = read_form(request)
         if "update" in form or "using-graph-uri" in form or "using-named-graph-uri" in form:
             _refuse_update()
         for name, value in form.items(multi=True):
