@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -15,12 +17,13 @@ from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, Que
 from .build import BuildFailed, build, prepare
 from .backend import BackendConfigError, BackendUnavailable, QueryRejected
 from .catalogue import QueryInputError, load_catalogue, read_query
-from .config import SettingError, Settings, env_number
+from .config import SettingError, Settings, env_number, number_between, wanted_number
 from .export import FORMATS as EXPORT_FORMATS
 from .namespaces import PREFIXES
 from .serving import server_command
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_STORE = 1, 2, 3
+SPARQL_WORDS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}  # a lone keyword is SPARQL, and its error says so
 
 RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "csv": QueryResultsFormat.CSV,
                   "tsv": QueryResultsFormat.TSV, "xml": QueryResultsFormat.XML}
@@ -111,6 +114,12 @@ def _resolve_query(text: str, catalogue: dict):
         return read_query(path)
     if text in catalogue:
         return catalogue[text]
+    if re.fullmatch(r"[\w.-]+", text) and text.upper() not in SPARQL_WORDS:
+        # One word is no query: most likely a misspelt example name.
+        close = difflib.get_close_matches(text, list(catalogue), n=3)
+        raise QueryInputError(f"no example query is named {text!r}" + (f" (did you mean {', '.join(close)}?)"
+                              if close else "") + "; `migkg queries` lists them. Give a name, a .rq file or "
+                              "SPARQL text.")
     return None
 
 
@@ -283,6 +292,10 @@ def cmd_serve(args) -> int:
         backend.close()
     except (BackendConfigError, BackendUnavailable) as error:
         return _fail(str(error), EXIT_NO_STORE)
+    try:
+        host = listening_address(args.host, args.port)
+    except OSError as error:
+        return _fail(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}", EXIT_USAGE)
     env = dict(os.environ, MIGKG_BACKEND=settings.backend_spec)
     if not settings.public_url:
         env["MIGKG_PUBLIC_URL"] = f"http://{args.host}:{args.port}/"
@@ -291,9 +304,27 @@ def cmd_serve(args) -> int:
                                      "--host", args.host, "--port", str(args.port)], env)
     _say(f"migkg explorer: http://{args.host}:{args.port}/  (SPARQL endpoint: http://{args.host}:{args.port}/sparql)"
          f"  backend: {settings.backend_spec}")
-    command = server_command(args.host, args.port, args.workers)
+    command = server_command(host, args.port, args.workers)
     os.execvpe(command[0], command, env)
     return 0
+
+
+def listening_address(host: str, port: int) -> str:
+    """The IP address to listen on for `host` (granian takes addresses, not names), checked free on `port`.
+
+    Raises OSError (unknown name, address in use or not on this machine) before the server starts, which
+    would report it as a traceback."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise OSError(error.errno, f"no address for {host!r} ({error.strerror})") from None
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict
+        probe.bind(address)
+    finally:
+        probe.close()
+    return address[0]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -336,11 +367,26 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
     serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=env_number("MIGKG_PORT", 8000, 1))
-    serve.add_argument("--workers", type=int, default=env_number("MIGKG_WORKERS", 2, 1))
+    serve.add_argument("--port", type=_whole_number(1, MAX_PORT), default=env_number("MIGKG_PORT", 8000, 1, int, MAX_PORT))
+    serve.add_argument("--workers", type=_whole_number(1, MAX_WORKERS),
+                       default=env_number("MIGKG_WORKERS", 2, 1, int, MAX_WORKERS))
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of granian")
     serve.set_defaults(func=cmd_serve)
     return main
+
+
+MAX_PORT = 65535
+MAX_WORKERS = 256  # web processes; each starts its own query processes
+
+
+def _whole_number(minimum: int, maximum: int):
+    """An argparse type: a whole number in range, or a plain usage error."""
+    def convert(text: str) -> int:
+        value = number_between(text, minimum, maximum)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"{text!r} is not usable: give {wanted_number(minimum, maximum)}")
+        return value
+    return convert
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,18 +13,30 @@ class SettingError(ValueError):
     """A MIGKG_* variable holds a value that cannot be used; the message says which and what it takes."""
 
 
-def env_number(name: str, default: float, minimum: float, kind=int):
-    """The variable as a number of `kind`, at least `minimum`; SettingError with a plain message otherwise."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return kind(default)
+def number_between(text: str, minimum: float, maximum: float = float("inf"), kind=int):
+    """`text` as a number of `kind` from `minimum` to `maximum`, or None."""
     try:
         value = kind(text)
     except ValueError:
-        value = None
-    if value is None or value != value or value < minimum or value == float("inf"):
-        what = "a whole number" if kind is int else "a number"
-        raise SettingError(f"{name}={text!r} is not usable: give {what} of at least {minimum:g} "
+        return None
+    if value != value or value < minimum or value > maximum or value == float("inf"):
+        return None
+    return value
+
+
+def wanted_number(minimum: float, maximum: float = float("inf"), kind=int) -> str:
+    what = "a whole number" if kind is int else "a number"
+    return f"{what} from {minimum:g} to {maximum:g}" if maximum != float("inf") else f"{what} of at least {minimum:g}"
+
+
+def env_number(name: str, default: float, minimum: float, kind=int, maximum: float = float("inf")):
+    """The variable as a number of `kind` from `minimum` to `maximum`; SettingError with a plain message otherwise."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return kind(default)
+    value = number_between(text, minimum, maximum, kind)
+    if value is None:
+        raise SettingError(f"{name}={text!r} is not usable: give {wanted_number(minimum, maximum, kind)} "
                            f"(default {default:g}).")
     return value
 

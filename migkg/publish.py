@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +157,7 @@ def remote_counts(session: requests.Session, query_url: str) -> dict[str, int]:
         response = session.post(query_url, data={"query": COUNT_PER_GRAPH}, timeout=REQUEST_TIMEOUT,
                                 headers={"Accept": "application/sparql-results+json"}, auth=None)
     except requests.RequestException as error:
-        raise PublishError(f"could not count the triples at {query_url}: {error}") from error
+        raise PublishError(f"could not count the triples at {query_url}: {unreachable(error)}") from error
     if response.status_code != 200:
         raise PublishError(f"counting the triples at {query_url} failed: HTTP {response.status_code} "
                            f"{response.text[:300]}")
@@ -210,6 +211,16 @@ def chunks(triples: list[Triple], size: int | None = None) -> Iterator[list[Trip
         yield chunk
 
 
+def unreachable(error: requests.RequestException) -> str:
+    """Why a request got no answer, in a few words (requests' own message nests three exceptions' texts)."""
+    if isinstance(error, requests.Timeout):
+        return f"did not answer within {REQUEST_TIMEOUT} s"
+    if isinstance(error, requests.ConnectionError):
+        reason = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+        return f"could not be reached ({reason.group(1).strip() if reason else 'the connection failed'})"
+    return f"could not be asked: {error}"
+
+
 def _replace_graph(session: requests.Session, graph_store_url: str, graph: str, triples: list[Triple]) -> int:
     """Replace `graph` on the engine with `triples`: PUT the first chunk, POST the others. Returns requests made."""
     sent = 0
@@ -220,7 +231,7 @@ def _replace_graph(session: requests.Session, graph_store_url: str, graph: str, 
             response = method(graph_store_url, params={"graph": graph}, data=body, timeout=REQUEST_TIMEOUT,
                               headers={"Content-Type": N_TRIPLES + "; charset=utf-8"})
         except requests.RequestException as error:
-            raise PublishError(f"graph {graph} failed: {error}", graph=graph) from error
+            raise PublishError(f"graph {graph} failed: {graph_store_url} {unreachable(error)}", graph=graph) from error
         sent += 1
         if response.status_code not in (200, 201, 204):
             raise PublishError(f"graph {graph} failed: {'PUT' if index == 0 else 'POST'} answered HTTP "
@@ -248,7 +259,7 @@ def _resolve_auth(session: requests.Session, graph_store_url: str,
         probe = session.get(graph_store_url, params={"graph": BUILD_GRAPH}, timeout=30,
                             headers={"Accept": N_TRIPLES})
     except requests.RequestException as error:
-        raise PublishError(f"the Graph Store endpoint {graph_store_url} does not answer: {error}") from error
+        raise PublishError(f"the Graph Store endpoint {graph_store_url} {unreachable(error)}") from error
     challenge = probe.headers.get("WWW-Authenticate", "")
     if probe.status_code != 401:
         return requests.auth.HTTPBasicAuth(user, password)

@@ -55,7 +55,8 @@ def test_query_on_missing_store_exits_3(tmp_path):
 
 @pytest.mark.parametrize("variable, value", [("MIGKG_IN_MEMORY_QUADS", "many"), ("MIGKG_QUERY_TIMEOUT", "-1"),
                                              ("MIGKG_QUERY_TIMEOUT", "nan"), ("MIGKG_MAX_ROWS", "0"),
-                                             ("MIGKG_QUERY_WORKERS", "1.5"), ("MIGKG_PORT", "http")])
+                                             ("MIGKG_QUERY_WORKERS", "1.5"), ("MIGKG_PORT", "http"),
+                                             ("MIGKG_PORT", "70000"), ("MIGKG_WORKERS", "0")])
 def test_an_unusable_setting_is_named_plainly(tmp_path, variable, value):
     import os
 
@@ -104,6 +105,58 @@ def test_query_file_with_parameter(project, built, tmp_path):
 def test_bad_query_is_a_usage_error_with_the_parser_message(project, built):
     result = run(project, "query", "SELECT ?x WHERE { ?x ", check_code=2)
     assert "not valid SPARQL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_misspelt_query_name_is_named_not_parsed_as_sparql(project, built):
+    result = run(project, "query", "process-member-and-roles", check_code=2)
+    assert "no example query is named 'process-member-and-roles'" in result.stderr
+    assert "did you mean process-members-and-roles" in result.stderr and "not valid SPARQL" not in result.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--port", "99999"], "argument --port: '99999' is not usable: give a whole number from 1 to 65535"),
+    (["--port", "-1"], "argument --port: '-1' is not usable"),
+    (["--workers", "0"], "argument --workers: '0' is not usable"),
+    (["--host", "nonexistent.invalid"], "cannot serve on nonexistent.invalid:"),
+    (["--host", "192.0.2.1"], "cannot serve on 192.0.2.1:"),  # TEST-NET-1: an address of no machine here
+])
+def test_serve_refuses_an_unusable_address_before_starting(project, built, arguments, message):
+    result = run(project, "serve", *arguments, check_code=2)
+    assert message in result.stderr and "Traceback" not in result.stderr and "panicked" not in result.stderr
+
+
+def test_serve_names_a_port_in_use_and_takes_host_names(project, built):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(project, "serve", "--port", str(port), check_code=2)
+        assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
+        assert "Traceback" not in result.stderr and "panicked" not in result.stderr
+    # granian takes addresses only: a host name is resolved before it starts
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    server = subprocess.Popen([MIGKG, "--store", str(project.store_path), "serve", "--host", "localhost", "--port",
+                               str(port), "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "migkg serve --host localhost did not answer"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(20)
 
 
 @pytest.mark.parametrize("name, rdflib_format", [("trig", "trig"), ("nquads", "nquads"), ("turtle", "turtle"),

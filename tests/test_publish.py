@@ -247,6 +247,17 @@ def test_not_a_build_is_refused_plainly(tmp_path):
         publish(tmp_path, "http://127.0.0.1:9/query")
 
 
+@pytest.mark.parametrize("url, reason", [("http://127.0.0.1:1/query", "Connection refused"),
+                                         ("http://nonexistent.invalid/query", "")])
+def test_an_engine_that_cannot_be_reached_is_named_in_a_few_words(settings, built, url, reason):
+    from migkg.store import current_build
+
+    with pytest.raises(PublishError) as raised:
+        publish(current_build(settings.store_path), url)
+    message = str(raised.value)
+    assert f"could not be reached ({reason}" in message and "HTTPConnectionPool" not in message, message
+
+
 def test_graph_store_address_follows_the_engine():
     assert default_graph_store_url("http://127.0.0.1:7878/query", False) == "http://127.0.0.1:7878/store"
     assert default_graph_store_url("http://h:8890/sparql", True) == "http://h:8890/sparql-graph-crud-auth"
