@@ -257,7 +257,10 @@ def cmd_export(args) -> int:
         if "backend" in locals():
             backend.close()
     if args.output and args.output != "-":
-        shutil.copyfile(path, args.output)
+        try:
+            shutil.copyfile(path, args.output)
+        except OSError as error:
+            return _fail(f"cannot write {args.output}: {error.strerror or error}")
         _say(f"wrote {args.output}")
     else:
         with open(path, "rb") as dump_file:

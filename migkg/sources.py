@@ -54,6 +54,13 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     Data statements outside any named graph are refused: a fact without a source section has no provenance.
     """
     inputs = ParsedInputs()
+    # A mistyped directory must not build (and publish) a graph without its facts.
+    for directory, what in ((ontology_dir, "ontology"), (data_dir, "data")):
+        if not directory.is_dir():
+            raise InputError(f"the {what} directory {directory} does not exist (or is not a directory)")
+    if not rdf_files(data_dir):
+        raise InputError(f"no data files ({', '.join(sorted(FORMATS))}) in {data_dir}: a build without curated "
+                         "data would replace the graph being served with an empty one")
     for path in rdf_files(ontology_dir):
         quads = parse_file(path)
         inputs.files.append(path)

@@ -107,6 +107,27 @@ def test_bad_query_is_a_usage_error_with_the_parser_message(project, built):
     assert "not valid SPARQL" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("where", ["missing", "a file", "empty"])
+def test_a_build_from_no_data_fails_and_keeps_the_served_graph(project, built, tmp_path, where):
+    before = json.loads(run(project, "stats", "--json").stdout)["build_id"]
+    data = {"missing": tmp_path / "nowhere", "a file": tmp_path / "data.trig", "empty": tmp_path / "empty"}[where]
+    if where == "a file":
+        data.write_text(COLOMBO, encoding="utf-8")
+    elif where == "empty":
+        data.mkdir()
+    result = run(project, "build", "--data", str(data), "--ontology", str(project.ontology_dir), "--no-dl-check",
+                 check_code=1)
+    assert "the previous store is unchanged" in result.stderr and str(data) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(run(project, "stats", "--json").stdout)["build_id"] == before
+
+
+def test_export_to_a_place_it_cannot_write_says_so(project, built, tmp_path):
+    result = run(project, "export", "-o", str(tmp_path / "no" / "such" / "dir.trig"), check_code=1)
+    assert "cannot write" in result.stderr and "No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_misspelt_query_name_is_named_not_parsed_as_sparql(project, built):
     result = run(project, "query", "process-member-and-roles", check_code=2)
     assert "no example query is named 'process-member-and-roles'" in result.stderr
