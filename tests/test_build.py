@@ -135,6 +135,16 @@ def _snapshot(settings: Settings):
     return directory, len(built.store)
 
 
+def test_a_byte_order_mark_is_read_as_utf8_text_not_as_a_subject(tmp_path):
+    from migkg.sources import read_inputs
+
+    plain = make_project(tmp_path / "plain", {"colombo.trig": COLOMBO})
+    marked = make_project(tmp_path / "marked", {})
+    (marked.data_dir / "colombo.trig").write_bytes(b"\xef\xbb\xbf" + COLOMBO.encode("utf-8"))
+    assert (set(read_inputs(marked.ontology_dir, marked.data_dir, marked.shapes_file).data)
+            == set(read_inputs(plain.ontology_dir, plain.data_dir, plain.shapes_file).data))
+
+
 def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
     build(project, dl_check=False)
     before = _snapshot(project)
