@@ -93,7 +93,8 @@ def parse_term(text: str) -> NamedNode | Literal:
 
 def read_query(path: Path) -> CannedQuery:
     title, description, parameters = path.stem.replace("-", " ").capitalize(), "", []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = path.read_text(encoding="utf-8-sig")  # a byte order mark (Windows editors) is no part of the query
+    for line in text.splitlines():
         match = HEADER.match(line)
         if not match:
             if line.strip() and not line.lstrip().startswith("#"):
@@ -108,7 +109,7 @@ def read_query(path: Path) -> CannedQuery:
             name, _, default = value.partition(" ")
             name = name.lstrip("?$")
             parameters.append(Parameter(name, parse_term(default) if default.strip() else None))
-    return CannedQuery(path.stem, title, description, path.read_text(encoding="utf-8"), parameters, path)
+    return CannedQuery(path.stem, title, description, text, parameters, path)
 
 
 def load_catalogue(directory: Path) -> dict[str, CannedQuery]:

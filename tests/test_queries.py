@@ -90,3 +90,14 @@ def test_query_rows_are_distinct_unless_the_header_says_why(store, slug):
                     labels.setdefault(solution[name].value, set()).add(_cell(solution[f"{name}Label"]))
             several = {k: v for k, v in labels.items() if len(v) > 1}
             assert not several, f"{slug}: ?{name} has several labels: {dict(list(several.items())[:3])}"
+
+
+def test_a_query_file_with_a_byte_order_mark_keeps_its_header_and_runs(tmp_path, store):
+    from migkg.catalogue import read_query
+
+    path = tmp_path / "marked.rq"
+    path.write_bytes(b"\xef\xbb\xbf# title: Marked\n# param: x \"1\"\nSELECT ?x WHERE {}\n")
+    query = read_query(path)
+    assert query.title == "Marked" and [p.name for p in query.parameters] == ["x"]
+    assert not query.text.startswith("\ufeff")
+    assert [row["x"].value for row in store.query(query.bound_text())] == ["1"]
