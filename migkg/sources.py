@@ -36,7 +36,7 @@ def rdf_files(directory: Path) -> list[Path]:
     """The RDF files under a directory, in a stable order."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in FORMATS)
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)  # .TTL too
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -47,7 +47,7 @@ def parse_file(path: Path) -> list[Quad]:
         text = path.read_bytes()
         # Editors on Windows start UTF-8 files with a byte order mark, which Oxigraph reads as a subject.
         text = text[len(UTF8_BOM):] if text.startswith(UTF8_BOM) else text
-        return list(parse(text, format=FORMATS[path.suffix], base_iri=path.resolve().as_uri()))
+        return list(parse(text, format=FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
     except SyntaxError as error:
         raise InputError(f"{path}, line {error.lineno}: syntax error. {error.msg}") from None
     except (OSError, ValueError) as error:

@@ -145,6 +145,15 @@ def test_a_byte_order_mark_is_read_as_utf8_text_not_as_a_subject(tmp_path):
             == set(read_inputs(plain.ontology_dir, plain.data_dir, plain.shapes_file).data))
 
 
+def test_a_data_file_with_an_upper_case_suffix_is_read(tmp_path):
+    from migkg.sources import read_inputs
+
+    plain = make_project(tmp_path / "plain", {"colombo.trig": COLOMBO})
+    shouted = make_project(tmp_path / "shouted", {"COLOMBO.TRIG": COLOMBO})
+    assert (set(read_inputs(shouted.ontology_dir, shouted.data_dir, shouted.shapes_file).data)
+            == set(read_inputs(plain.ontology_dir, plain.data_dir, plain.shapes_file).data))
+
+
 def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
     build(project, dl_check=False)
     before = _snapshot(project)
