@@ -11,6 +11,10 @@ from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, parse
 from .namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
 
 FORMATS = {".ttl": RdfFormat.TURTLE, ".trig": RdfFormat.TRIG, ".nt": RdfFormat.N_TRIPLES, ".nq": RdfFormat.N_QUADS}
+# Data may also come as RDF/XML or JSON-LD: a curator's file in either is read, not skipped (RDF/XML holds no
+# named graph, so it is refused with the reason; JSON-LD can name them). Not in ontology/, which keeps a
+# JSON-LD context (context.jsonld) that is no RDF.
+DATA_FORMATS = {**FORMATS, ".rdf": RdfFormat.RDF_XML, ".owl": RdfFormat.RDF_XML, ".jsonld": RdfFormat.JSON_LD}
 
 
 class InputError(Exception):
@@ -32,11 +36,11 @@ class ParsedInputs:
         return ", ".join(files) if files else "(generated)"
 
 
-def rdf_files(directory: Path) -> list[Path]:
+def rdf_files(directory: Path, formats: dict = FORMATS) -> list[Path]:
     """The RDF files under a directory, in a stable order."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)  # .TTL too
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in formats)  # .TTL too
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -47,7 +51,7 @@ def parse_file(path: Path) -> list[Quad]:
         text = path.read_bytes()
         # Editors on Windows start UTF-8 files with a byte order mark, which Oxigraph reads as a subject.
         text = text[len(UTF8_BOM):] if text.startswith(UTF8_BOM) else text
-        return list(parse(text, format=FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
+        return list(parse(text, format=DATA_FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
     except SyntaxError as error:
         raise InputError(f"{path}, line {error.lineno}: syntax error. {error.msg}") from None
     except (OSError, ValueError) as error:
@@ -64,8 +68,8 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     for directory, what in ((ontology_dir, "ontology"), (data_dir, "data")):
         if not directory.is_dir():
             raise InputError(f"the {what} directory {directory} does not exist (or is not a directory)")
-    if not rdf_files(data_dir):
-        raise InputError(f"no data files ({', '.join(sorted(FORMATS))}) in {data_dir}: a build without curated "
+    if not rdf_files(data_dir, DATA_FORMATS):
+        raise InputError(f"no data files ({', '.join(sorted(DATA_FORMATS))}) in {data_dir}: a build without curated "
                          "data would replace the graph being served with an empty one")
     for path in rdf_files(ontology_dir):
         quads = parse_file(path)
@@ -73,7 +77,7 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
         bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
         bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
-    for path in rdf_files(data_dir):
+    for path in rdf_files(data_dir, DATA_FORMATS):
         quads = parse_file(path)
         inputs.files.append(path)
         loose = [q for q in quads if isinstance(q.graph_name, DefaultGraph)]

@@ -154,6 +154,23 @@ def test_a_data_file_with_an_upper_case_suffix_is_read(tmp_path):
             == set(read_inputs(plain.ontology_dir, plain.data_dir, plain.shapes_file).data))
 
 
+def test_json_ld_and_rdf_xml_data_are_read_not_skipped(tmp_path):
+    from pyoxigraph import serialize
+
+    from migkg.sources import InputError, read_inputs
+
+    plain = make_project(tmp_path / "plain", {"colombo.trig": COLOMBO})
+    colombo = [q for q in parse(COLOMBO, format=RdfFormat.TRIG)]
+    as_json_ld = make_project(tmp_path / "jsonld", {})
+    (as_json_ld.data_dir / "colombo.jsonld").write_bytes(serialize(colombo, format=RdfFormat.JSON_LD))
+    assert (set(read_inputs(as_json_ld.ontology_dir, as_json_ld.data_dir, as_json_ld.shapes_file).data)
+            == set(read_inputs(plain.ontology_dir, plain.data_dir, plain.shapes_file).data))
+    as_rdf_xml = make_project(tmp_path / "rdfxml", {})
+    (as_rdf_xml.data_dir / "colombo.rdf").write_bytes(serialize([q.triple for q in colombo], format=RdfFormat.RDF_XML))
+    with pytest.raises(InputError, match=r"colombo\.rdf: \d+ statement\(s\) outside any named graph"):
+        read_inputs(as_rdf_xml.ontology_dir, as_rdf_xml.data_dir, as_rdf_xml.shapes_file)
+
+
 def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
     build(project, dl_check=False)
     before = _snapshot(project)
