@@ -53,7 +53,10 @@ def parse_file(path: Path) -> list[Quad]:
         text = text[len(UTF8_BOM):] if text.startswith(UTF8_BOM) else text
         return list(parse(text, format=DATA_FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
     except SyntaxError as error:
-        raise InputError(f"{path}, line {error.lineno}: syntax error. {error.msg}") from None
+        where = f", line {error.lineno}" if error.lineno else ""
+        why = ("a remote @context cannot be fetched (the build reads no network): put the context in the file"
+               if "LoadDocumentCallback" in error.msg else error.msg)
+        raise InputError(f"{path}{where}: syntax error. {why}") from None
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from None
 

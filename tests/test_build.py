@@ -169,6 +169,9 @@ def test_json_ld_and_rdf_xml_data_are_read_not_skipped(tmp_path):
     (as_rdf_xml.data_dir / "colombo.rdf").write_bytes(serialize([q.triple for q in colombo], format=RdfFormat.RDF_XML))
     with pytest.raises(InputError, match=r"colombo\.rdf: \d+ statement\(s\) outside any named graph"):
         read_inputs(as_rdf_xml.ontology_dir, as_rdf_xml.data_dir, as_rdf_xml.shapes_file)
+    remote = make_project(tmp_path / "remote", {"schema.jsonld": '{"@context": "https://schema.org/", "name": "A"}'})
+    with pytest.raises(InputError, match=r"schema\.jsonld: syntax error\. a remote @context cannot be fetched"):
+        read_inputs(remote.ontology_dir, remote.data_dir, remote.shapes_file)
 
 
 def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
