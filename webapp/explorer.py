@@ -503,7 +503,7 @@ def entity_view(resource: NamedNode) -> dict | None:
     if memberships_held and MIG + "State" in me.types:
         networks.insert(0, {"title": "Processes of this state",
                             "url": url_for("networks.state_processes", path=iri_path(iri))})
-    if MIG + "Instrument" in me.types:
+    if MIG + "Instrument" in me.types and views.in_lineage(store, iri):
         networks.insert(0, {"title": "Instrument lineage", "url": url_for("networks.lineage", focus=iri_path(iri))})
 
     document = None

@@ -195,6 +195,8 @@ def state_processes(path: str):
     """The processes and bodies a state takes part in, with its role in each."""
     _, node = _resource(path)
     links = [link for link in views.membership_links(backend(), [node]) if link[0] == node.value]
+    if not links:
+        abort(404, description=f"/{explorer.iri_path(node.value)} takes part in no process or body the sources name.")
     graph = draw(node.value, links)
     return respond(path, f"Processes of {graph['focus_name']}",
                    "The processes, forums and bodies this state takes part in, and its role in each.", graph)
@@ -209,6 +211,9 @@ def lineage():
     if focus:
         _, node = _resource(focus)
         focus_iri = node.value
+        if not views.in_lineage(backend(), focus_iri):
+            abort(404, description=f"/{explorer.iri_path(focus_iri)} has no recorded lineage: no instrument of the "
+                                   "graph supplements, implements or is part of it, nor it of one.")
     links = views.lineage(backend())
     graph = draw(focus_iri, links)
     path = "lineage.json" if request.path.endswith(".json") else "lineage"
