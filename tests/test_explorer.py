@@ -108,3 +108,14 @@ def test_inferred_statements_are_marked(client):
     view = client.get("/id/untoc.json").get_json()
     supplemented = next(g for g in view["outgoing"] if g["property"].endswith("#supplementedBy"))
     assert all(entry["inferred"] for entry in supplemented["entries"])
+
+
+def test_a_filter_value_no_row_carries_is_refused_not_shown_as_an_empty_list(client):
+    # "0 of 29" under filters that all read "any" (the value is no option) would look like a broken page.
+    for query, message in (("theme=bogus", "addresses the theme 'bogus'"), ("region=nowhere", "is in the region"),
+                           ("member=ATL", "has the member state 'ATL'")):
+        response = client.get(f"/class/ConsultationProcess?{query}")
+        assert response.status_code == 404, query
+        assert message in response.text.replace("&#39;", "'"), query
+    assert client.get("/class/ConsultationProcess.json?theme=bogus").get_json()["status"] == 404
+    assert client.get("/class/ConsultationProcess.json?theme=labour-migration").status_code == 200

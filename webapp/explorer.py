@@ -296,6 +296,7 @@ def search_json():
 # ------------------------------------------------------------------------------------- class lists
 
 SORTS = {"name": "name", "members": "members", "date": "date", "kind": "kind"}
+FILTER_WORDING = {"theme": "addresses the theme", "region": "is in the region", "member": "has the member state"}
 
 
 def _filter_node(kind: str, value: str) -> NamedNode:
@@ -328,12 +329,16 @@ def class_list_view(name: str) -> dict:
     sort = SORTS.get(request.args.get("sort", "name"), "name")
 
     facet_values = {"theme": set(), "region": set(), "member": set()}
+    for own in facets.values():
+        for kind in facet_values:
+            facet_values[kind] |= own.get(kind, set())
+    for kind, value in chosen.items():
+        if value not in facet_values[kind]:
+            # The filter would show "0 of N" under selects that read "any": say what is wrong instead.
+            abort(404, description=f"No {cls_annotation.label} {FILTER_WORDING[kind]} {filters[kind]!r}.")
     rows = []
     for iri in members:
         own = facets.get(iri, {})
-        facet_values["theme"] |= own.get("theme", set())
-        facet_values["region"] |= own.get("region", set())
-        facet_values["member"] |= own.get("member", set())
         if "theme" in chosen and chosen["theme"] not in own.get("theme", ()):
             continue
         if "region" in chosen and chosen["region"] not in own.get("region", ()):
