@@ -119,3 +119,11 @@ def test_a_filter_value_no_row_carries_is_refused_not_shown_as_an_empty_list(cli
         assert message in response.text.replace("&#39;", "'"), query
     assert client.get("/class/ConsultationProcess.json?theme=bogus").get_json()["status"] == 404
     assert client.get("/class/ConsultationProcess.json?theme=labour-migration").status_code == 200
+
+
+def test_the_search_page_json_link_holds_every_result_the_page_lists(client):
+    html = client.get("/search?q=migration").text
+    listed = html.split('<ol class="results">', 1)[1].split("</ol>", 1)[0].count("<li>")
+    json_url = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)"', html).group(1)
+    twin = client.get(json_url.replace("&amp;", "&")).get_json()
+    assert twin["count"] == listed > 20

@@ -276,20 +276,24 @@ def search_view(text: str, limit: int) -> dict:
             "suggestion": answer.suggestion, "shortened": answer.truncated_query}
 
 
+# The search page lists this many results; its .json twin (whose own default is 20, for type-ahead) is asked for as many.
+PAGE_RESULTS = 100
+
+
 @blueprint.get("/search")
 def search():
     text = request.args.get("q", "")
-    return render_template("search.html", view=search_view(text, 100),
+    return render_template("search.html", view=search_view(text, PAGE_RESULTS),
                            json_url=url_for("explorer.search_json", q=text[:views.MAX_QUERY_CHARS],
-                                            kind=request.args.get("kind") or None))
+                                            kind=request.args.get("kind") or None, limit=PAGE_RESULTS))
 
 
 @blueprint.get("/search.json")
 def search_json():
     try:
-        limit = max(1, min(100, int(request.args.get("limit", "20"))))
+        limit = max(1, min(PAGE_RESULTS, int(request.args.get("limit", "20"))))
     except ValueError:
-        abort(400, description="limit must be a whole number between 1 and 100")
+        abort(400, description=f"limit must be a whole number between 1 and {PAGE_RESULTS}")
     return jsonify(search_view(request.args.get("q", ""), limit))
 
 
