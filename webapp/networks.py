@@ -50,7 +50,10 @@ def options(nodes: int) -> dict:
                                          "springLength": 80 if large else 110, "avoidOverlap": 1,
                                          "centralGravity": 0.02 if large else 0.012},
                     "stabilization": {"enabled": True, "iterations": 600 if large else 300, "fit": True}},
-        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": True,
+        # Keys move the picture only while it has the focus: bound to the window, vis-network would take the
+        # arrow and page keys from the depth menu and from scrolling the page.
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False,
+                        "keyboard": {"enabled": True, "bindToWindow": False},
                         "hideEdgesOnDrag": large},
         "layout": {"improvedLayout": nodes <= 100},
     }
