@@ -127,3 +127,12 @@ def test_the_search_page_json_link_holds_every_result_the_page_lists(client):
     json_url = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)"', html).group(1)
     twin = client.get(json_url.replace("&amp;", "&")).get_json()
     assert twin["count"] == listed > 20
+
+
+def test_a_search_cut_at_its_limit_says_there_is_more(client):
+    # "100 results for migration" read as all of them; the page says they are the best 100 of more.
+    cut = client.get("/search.json?q=migration&limit=100").get_json()
+    assert cut["count"] == 100 and cut["more"] is True
+    assert "the best 100 are below" in client.get("/search?q=migration").text
+    whole = client.get("/search.json?q=Colombo Process").get_json()
+    assert whole["more"] is False and "the best" not in client.get("/search?q=Colombo Process").text

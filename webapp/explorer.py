@@ -249,8 +249,9 @@ def search_view(text: str, limit: int) -> dict:
     kind_names = {k.name: k.title for k in kinds.kinds()}
     if kind and kind not in kind_names:
         abort(400, description="kind must be one of: " + ", ".join(kind_names))
-    answer = views.find(store, text, limit=limit, kind=kind or None) if text.strip() else views.SearchAnswer([])
-    hits = answer.hits
+    # One hit more than shown tells whether the list was cut.
+    answer = views.find(store, text, limit=limit + 1, kind=kind or None) if text.strip() else views.SearchAnswer([])
+    hits, more = answer.hits[:limit], len(answer.hits) > limit
     annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
     ancestors = ancestors_by_class(store)
     type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
@@ -271,7 +272,7 @@ def search_view(text: str, limit: int) -> dict:
                       "fuzzy": points < 30 and points != 0 and name.normalised not in views.normalise(text),
                       "type": schemes.get(iri) or type_label})
         results.append(entry)
-    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "results": results, "kind": kind,
+    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "more": more, "results": results, "kind": kind,
             "kinds": [{"value": k, "label": title} for k, title in kind_names.items()],
             "suggestion": answer.suggestion, "shortened": answer.truncated_query}
 
