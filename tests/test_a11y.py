@@ -95,3 +95,18 @@ def test_crowded_pages_fit_a_small_phone_and_keep_their_targets_apart(live_serve
         assert found == {}
     finally:
         context.close()
+
+
+def test_a_keyboard_can_skip_the_map_links(live_server, checker):
+    """A state's small map holds a link per state (some forty for Thailand): one key press gets past them all."""
+    page = checker.page
+    page.goto(live_server + "/id/state/THA")
+    page.wait_for_selector("#entity-map[data-drawn=true]", timeout=30_000)
+    assert page.locator("#entity-map a.country-link").count() > 30
+    page.focus("#entity-map-skip")
+    assert page.evaluate("document.activeElement.getBoundingClientRect().width") > 0  # shown once focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.map') === null && "
+                         "Boolean(document.getElementById('entity-map').compareDocumentPosition(document.activeElement)"
+                         " & Node.DOCUMENT_POSITION_FOLLOWING)")
