@@ -74,3 +74,39 @@ def test_every_page_starts_with_a_skip_link_and_has_a_favicon(live_server, check
         assert page.locator("link[rel=icon]").count() == 1
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main", path
+
+
+# The smallest common phone, on the pages with the widest tables (memberships, figures) and the most source badges.
+SMALL_PHONE = {"width": 360, "height": 740}
+CROWDED_PAGES = ["/id/iom", "/id/gcim-report", "/id/role/member", "/id/palermo-trafficking-protocol"]
+
+
+def test_crowded_pages_fit_a_small_phone_and_keep_their_targets_apart(live_server, browser):  # noqa: F811
+    context = browser.new_context(viewport=SMALL_PHONE)
+    try:
+        page, found = context.new_page(), {}
+        for path in CROWDED_PAGES:
+            page.goto(live_server + path)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            problems = serious_violations(page, live_server) + ([f"scrolls sideways ({width} px)"]
+                                                                if width > SMALL_PHONE["width"] else [])
+            if problems:
+                found[path] = problems
+        assert found == {}
+    finally:
+        context.close()
+
+
+def test_a_keyboard_can_skip_the_map_links(live_server, checker):
+    """A state's small map holds a link per state (some forty for Thailand): one key press gets past them all."""
+    page = checker.page
+    page.goto(live_server + "/id/state/THA")
+    page.wait_for_selector("#entity-map[data-drawn=true]", timeout=30_000)
+    assert page.locator("#entity-map a.country-link").count() > 30
+    page.focus("#entity-map-skip")
+    assert page.evaluate("document.activeElement.getBoundingClientRect().width") > 0  # shown once focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.map') === null && "
+                         "Boolean(document.getElementById('entity-map').compareDocumentPosition(document.activeElement)"
+                         " & Node.DOCUMENT_POSITION_FOLLOWING)")

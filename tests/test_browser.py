@@ -105,6 +105,43 @@ def test_network_view_draws_nodes_offline(live_server, watched, artifacts):
     assert watched.requests and watched.remote_requests() == []
 
 
+def test_arrow_keys_belong_to_the_page_until_the_picture_has_focus(live_server, watched):
+    """The depth menu and page scrolling keep their keys; the picture pans with them once focused (Tab reaches it)."""
+    page = watched.page
+    page.set_viewport_size({"width": 1280, "height": 600})
+    page.goto(live_server + "/network/ego/id/colombo-process")
+    wait_for_network(page)
+    view = "JSON.stringify(window.migkgNetwork.getViewPosition())"
+    before = page.evaluate(view)
+    page.focus("#depth")
+    page.keyboard.press("ArrowDown")  # chooses 2 links, and stays on the page with the focus in the menu
+    assert page.evaluate("[document.activeElement.id, document.activeElement.value]") == ["depth", "2"]
+    assert page.evaluate(view) == before
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the Show button
+    page.wait_for_url("**/network/ego/id/colombo-process?depth=2")
+    wait_for_network(page)
+    before = page.evaluate(view)
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(300)  # the pages' CSP forbids wait_for_function's eval
+    assert page.evaluate("scrollY") > 0 and page.evaluate(view) == before
+    page.focus("#network .vis-network")  # the picture's own focusable frame (vis-network gives it tabindex 0)
+    page.keyboard.down("ArrowRight")  # held: the picture pans while the key is down
+    page.wait_for_timeout(300)
+    page.keyboard.up("ArrowRight")
+    assert page.evaluate(view) != before
+    # The same rule for a class list's filters: the arrow keys step through them, the Apply button applies.
+    page.goto(live_server + "/class/ConsultationProcess")
+    page.focus("select[name=theme]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.url.endswith("/class/ConsultationProcess")
+    assert page.evaluate("document.activeElement.name") == "theme"
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/class/ConsultationProcess?theme=*")
+    assert watched.errors == []
+
+
 def test_follow_a_link_from_a_state_to_a_process(live_server, watched):
     page = watched.page
     page.goto(live_server + "/id/state/THA")

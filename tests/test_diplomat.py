@@ -287,3 +287,14 @@ def test_favicon_and_kind_stylesheet(client):
 
     for kind in kinds.kinds():
         assert f".kind-{kind.name} {{ --kind-colour: {kind.colour}; }}" in css
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=Colombo", "/class/State", "/id/colombo-process", "/source/unodc-tool4",
+                                  "/network/lineage", "/compare", "/map", "/timeline", "/ontology", "/downloads"])
+def test_every_page_names_its_json_twin_in_its_head(client, path):
+    """Datasette's rule, found by tools as well as people: <link rel="alternate" type="application/json">, which answers."""
+    html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+    head = html.split("</head>", 1)[0]
+    twin = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)"', head)
+    assert twin, path
+    assert client.get(twin.group(1).replace("&amp;", "&")).headers["Content-Type"] == "application/json"

@@ -108,3 +108,31 @@ def test_inferred_statements_are_marked(client):
     view = client.get("/id/untoc.json").get_json()
     supplemented = next(g for g in view["outgoing"] if g["property"].endswith("#supplementedBy"))
     assert all(entry["inferred"] for entry in supplemented["entries"])
+
+
+def test_a_filter_value_no_row_carries_is_refused_not_shown_as_an_empty_list(client):
+    # "0 of 29" under filters that all read "any" (the value is no option) would look like a broken page.
+    for query, message in (("theme=bogus", "addresses the theme 'bogus'"), ("region=nowhere", "is in the region"),
+                           ("member=ATL", "has the member state 'ATL'")):
+        response = client.get(f"/class/ConsultationProcess?{query}")
+        assert response.status_code == 404, query
+        assert message in response.text.replace("&#39;", "'"), query
+    assert client.get("/class/ConsultationProcess.json?theme=bogus").get_json()["status"] == 404
+    assert client.get("/class/ConsultationProcess.json?theme=labour-migration").status_code == 200
+
+
+def test_the_search_page_json_link_holds_every_result_the_page_lists(client):
+    html = client.get("/search?q=migration").text
+    listed = html.split('<ol class="results">', 1)[1].split("</ol>", 1)[0].count("<li>")
+    json_url = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)"', html).group(1)
+    twin = client.get(json_url.replace("&amp;", "&")).get_json()
+    assert twin["count"] == listed > 20
+
+
+def test_a_search_cut_at_its_limit_says_there_is_more(client):
+    # "100 results for migration" read as all of them; the page says they are the best 100 of more.
+    cut = client.get("/search.json?q=migration&limit=100").get_json()
+    assert cut["count"] == 100 and cut["more"] is True
+    assert "the best 100 are below" in client.get("/search?q=migration").text
+    whole = client.get("/search.json?q=Colombo Process").get_json()
+    assert whole["more"] is False and "the best" not in client.get("/search?q=Colombo Process").text

@@ -47,3 +47,28 @@ def test_ego_network_grows_with_depth_and_checks_it(client):
     assert client.get("/network/ego/id/colombo-process?depth=deep").status_code == 400
     assert client.get("/network/ego/id/no-such-thing").status_code == 404
     assert 'name="depth"' in client.get("/network/ego/id/colombo-process?depth=2").text
+
+
+def test_a_picture_with_nothing_to_draw_is_refused_plainly(client):
+    # A process or a treaty takes part in nothing: no one-node "Processes of Bali Process".
+    for path in ("/network/state/id/bali-process", "/network/state/id/icrmw.json"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "takes part in no process" in response.text
+    assert client.get("/network/state/id/iom.json").status_code == 200  # a body with memberships has its picture
+
+
+def test_lineage_focus_must_be_in_the_lineage(client):
+    # A state, or an instrument no other instrument builds on, is not drawn as a lone node beside the lineage.
+    for focus in ("id/state/THA", "id/icrmw"):
+        response = client.get(f"/network/lineage.json?focus={focus}")
+        assert response.status_code == 404, focus
+        assert "no recorded lineage" in response.get_json()["message"]
+    graph = client.get("/network/lineage.json?focus=id/palermo-trafficking-protocol").get_json()
+    assert graph["focus"] == "/id/palermo-trafficking-protocol"
+
+
+def test_instrument_pages_offer_the_lineage_only_when_they_have_one(client):
+    titles = lambda path: [n["title"] for n in client.get(path).get_json()["networks"]]  # noqa: E731
+    assert "Instrument lineage" in titles("/id/palermo-trafficking-protocol.json")
+    assert "Instrument lineage" not in titles("/id/icrmw.json")

@@ -197,3 +197,25 @@ def test_phone_width_results_page(live_server, browser, artifacts):  # noqa: F81
     assert width <= 392, width  # the table scrolls in its own box, not the page
     phone.clean()
     phone.close()
+
+
+def test_back_from_a_result_link_returns_to_the_query_that_was_run(live_server, bench):
+    """The address bar follows the query last run, so Back (or a reload) brings back that query and its answer."""
+    page = bench.page
+    page.goto(live_server + "/sparql")
+    page.click("button.example[data-slug=process-members-and-roles]")
+    page.click("#run")
+    answered(page)
+    page.fill("#parameter-inputs input", "Bali Process")
+    page.click("#run")
+    answered(page, r"\d+ rows in")
+    asked = page.locator(".results-table tbody").inner_text()
+    assert "Australia" in asked
+    page.locator(".results-table a.iri-label", has_text="Australia").first.click()
+    page.wait_for_url("**/id/state/AUS")
+    page.go_back()
+    answered(page)
+    assert page.locator("#example-title").inner_text().startswith("Members of a process")
+    page.click("#views button[data-view=table]")
+    assert page.locator(".results-table tbody").inner_text() == asked
+    bench.clean()

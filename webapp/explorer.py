@@ -249,8 +249,9 @@ def search_view(text: str, limit: int) -> dict:
     kind_names = {k.name: k.title for k in kinds.kinds()}
     if kind and kind not in kind_names:
         abort(400, description="kind must be one of: " + ", ".join(kind_names))
-    answer = views.find(store, text, limit=limit, kind=kind or None) if text.strip() else views.SearchAnswer([])
-    hits = answer.hits
+    # One hit more than shown tells whether the list was cut.
+    answer = views.find(store, text, limit=limit + 1, kind=kind or None) if text.strip() else views.SearchAnswer([])
+    hits, more = answer.hits[:limit], len(answer.hits) > limit
     annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
     ancestors = ancestors_by_class(store)
     type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
@@ -271,31 +272,36 @@ def search_view(text: str, limit: int) -> dict:
                       "fuzzy": points < 30 and points != 0 and name.normalised not in views.normalise(text),
                       "type": schemes.get(iri) or type_label})
         results.append(entry)
-    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "results": results, "kind": kind,
+    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "more": more, "results": results, "kind": kind,
             "kinds": [{"value": k, "label": title} for k, title in kind_names.items()],
             "suggestion": answer.suggestion, "shortened": answer.truncated_query}
+
+
+# The search page lists this many results; its .json twin (whose own default is 20, for type-ahead) is asked for as many.
+PAGE_RESULTS = 100
 
 
 @blueprint.get("/search")
 def search():
     text = request.args.get("q", "")
-    return render_template("search.html", view=search_view(text, 100),
+    return render_template("search.html", view=search_view(text, PAGE_RESULTS),
                            json_url=url_for("explorer.search_json", q=text[:views.MAX_QUERY_CHARS],
-                                            kind=request.args.get("kind") or None))
+                                            kind=request.args.get("kind") or None, limit=PAGE_RESULTS))
 
 
 @blueprint.get("/search.json")
 def search_json():
     try:
-        limit = max(1, min(100, int(request.args.get("limit", "20"))))
+        limit = max(1, min(PAGE_RESULTS, int(request.args.get("limit", "20"))))
     except ValueError:
-        abort(400, description="limit must be a whole number between 1 and 100")
+        abort(400, description=f"limit must be a whole number between 1 and {PAGE_RESULTS}")
     return jsonify(search_view(request.args.get("q", ""), limit))
 
 
 # ------------------------------------------------------------------------------------- class lists
 
 SORTS = {"name": "name", "members": "members", "date": "date", "kind": "kind"}
+FILTER_WORDING = {"theme": "addresses the theme", "region": "is in the region", "member": "has the member state"}
 
 
 def _filter_node(kind: str, value: str) -> NamedNode:
@@ -328,12 +334,16 @@ def class_list_view(name: str) -> dict:
     sort = SORTS.get(request.args.get("sort", "name"), "name")
 
     facet_values = {"theme": set(), "region": set(), "member": set()}
+    for own in facets.values():
+        for kind in facet_values:
+            facet_values[kind] |= own.get(kind, set())
+    for kind, value in chosen.items():
+        if value not in facet_values[kind]:
+            # The filter would show "0 of N" under selects that read "any": say what is wrong instead.
+            abort(404, description=f"No {cls_annotation.label} {FILTER_WORDING[kind]} {filters[kind]!r}.")
     rows = []
     for iri in members:
         own = facets.get(iri, {})
-        facet_values["theme"] |= own.get("theme", set())
-        facet_values["region"] |= own.get("region", set())
-        facet_values["member"] |= own.get("member", set())
         if "theme" in chosen and chosen["theme"] not in own.get("theme", ()):
             continue
         if "region" in chosen and chosen["region"] not in own.get("region", ()):
@@ -503,7 +513,7 @@ def entity_view(resource: NamedNode) -> dict | None:
     if memberships_held and MIG + "State" in me.types:
         networks.insert(0, {"title": "Processes of this state",
                             "url": url_for("networks.state_processes", path=iri_path(iri))})
-    if MIG + "Instrument" in me.types:
+    if MIG + "Instrument" in me.types and views.in_lineage(store, iri):
         networks.insert(0, {"title": "Instrument lineage", "url": url_for("networks.lineage", focus=iri_path(iri))})
 
     document = None

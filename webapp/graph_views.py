@@ -759,9 +759,15 @@ SELECT DISTINCT ?subject ?predicate ?object WHERE {
 }"""
 
 
+@per_build
 def lineage(db: Snapshot) -> list[tuple[str, str, str]]:
-    """Links between instruments: protocols to conventions, action plans to declarations, parts to wholes."""
+    """Links between instruments: protocols to conventions, action plans to declarations, parts to wholes (per build)."""
     return [(row["subject"].value, row["predicate"].value, row["object"].value) for row in _query(db, LINEAGE)]
+
+
+def in_lineage(db: Snapshot, iri: str) -> bool:
+    """Whether the lineage picture has a link to or from `iri` (most instruments stand alone)."""
+    return any(iri in (subject, obj) for subject, _, obj in lineage(db))
 
 
 def is_membership_or_observation(types: set[str]) -> bool:

@@ -50,7 +50,10 @@ def options(nodes: int) -> dict:
                                          "springLength": 80 if large else 110, "avoidOverlap": 1,
                                          "centralGravity": 0.02 if large else 0.012},
                     "stabilization": {"enabled": True, "iterations": 600 if large else 300, "fit": True}},
-        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": True,
+        # Keys move the picture only while it has the focus: bound to the window, vis-network would take the
+        # arrow and page keys from the depth menu and from scrolling the page.
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False,
+                        "keyboard": {"enabled": True, "bindToWindow": False},
                         "hideEdgesOnDrag": large},
         "layout": {"improvedLayout": nodes <= 100},
     }
@@ -195,6 +198,8 @@ def state_processes(path: str):
     """The processes and bodies a state takes part in, with its role in each."""
     _, node = _resource(path)
     links = [link for link in views.membership_links(backend(), [node]) if link[0] == node.value]
+    if not links:
+        abort(404, description=f"/{explorer.iri_path(node.value)} takes part in no process or body the sources name.")
     graph = draw(node.value, links)
     return respond(path, f"Processes of {graph['focus_name']}",
                    "The processes, forums and bodies this state takes part in, and its role in each.", graph)
@@ -209,6 +214,9 @@ def lineage():
     if focus:
         _, node = _resource(focus)
         focus_iri = node.value
+        if not views.in_lineage(backend(), focus_iri):
+            abort(404, description=f"/{explorer.iri_path(focus_iri)} has no recorded lineage: no instrument of the "
+                                   "graph supplements, implements or is part of it, nor it of one.")
     links = views.lineage(backend())
     graph = draw(focus_iri, links)
     path = "lineage.json" if request.path.endswith(".json") else "lineage"

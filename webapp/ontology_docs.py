@@ -125,7 +125,8 @@ def accessible(html: str) -> str:
     head = ('<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
             '<link rel="stylesheet" href="/ontology/pylode.css">\n'
-            '<link rel="stylesheet" href="/static/ontology.css">\n')
+            '<link rel="stylesheet" href="/static/ontology.css">\n'
+            '<link rel="alternate" type="application/json" href="/ontology.json">\n')
     html = re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + "\n" + head, html, count=1)
     # Landmarks: the documentation is the main content, its table of contents a navigation.
     html = html.replace('<div id="content">', '<main id="main" tabindex="-1"><div id="content">', 1)

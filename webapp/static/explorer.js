@@ -2,9 +2,14 @@
  * (built with textContent only); arrow keys move the active option, Enter opens it, Escape closes the list. */
 (function () {
   "use strict";
-  // Filters that apply as soon as they change (no inline onchange= under the Content-Security-Policy).
+  // Filters that apply as soon as a pointer picks a value (no inline onchange= under the Content-Security-Policy).
+  // A value changed with the keyboard waits for the form's button: arrow keys step through the options one by
+  // one, and leaving the page at the first step would lose the reader's place (WCAG 3.2.2, On Input).
   Array.prototype.forEach.call(document.querySelectorAll("select[data-submit-on-change]"), function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    var keyed = false;
+    select.addEventListener("keydown", function () { keyed = true; });
+    select.addEventListener("pointerdown", function () { keyed = false; });
+    select.addEventListener("change", function () { if (!keyed) { select.form.submit(); } });
   });
   var inputs = document.querySelectorAll("input[data-typeahead]");
   Array.prototype.forEach.call(inputs, function (input) {

@@ -2,9 +2,6 @@
  * Large pictures keep their edge labels for hover, so that the first view stays readable. */
 (function () {
   "use strict";
-  Array.prototype.forEach.call(document.querySelectorAll("select[data-submit-on-change]"), function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-  });
   var container = document.getElementById("network");
   var source = document.getElementById("network-data");
   if (!container || !source || typeof vis === "undefined") { return; }

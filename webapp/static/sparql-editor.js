@@ -391,12 +391,19 @@
     return "'" + text.replace(/'/g, "'\\''") + "'";
   }
 
+  // The address bar holds the query last run (its share link), so that Back from a result's page, or a reload,
+  // opens the editor with that query and its answer, not the one the page was first loaded with.
+  function remember(link) {
+    if (link !== window.location.href) window.history.replaceState(window.history.state, "", link);
+  }
+
   let shareTicket = 0;
-  function refreshShare() {
+  function refreshShare(running) {
     const ticket = ++shareTicket;
     const base = endpoint.split("?")[0];
     if (current) {
       shareLink.value = base + "?" + exampleParameters().toString();
+      if (running === true) remember(shareLink.value);
       const parts = ["curl", "-G", shellQuote(base), "-H", shellQuote("Accept: text/csv")];
       exampleParameters().forEach(function (value, key) {
         parts.push("--data-urlencode", shellQuote(key + "=" + value));
@@ -404,7 +411,9 @@
       curlCommand.value = parts.join(" ");
     } else {
       compressedFragment().then(function (fragment) {
-        if (ticket === shareTicket) shareLink.value = base + fragment;
+        if (ticket !== shareTicket) return;
+        shareLink.value = base + fragment;
+        if (running === true) remember(shareLink.value);
       });
       const parts = ["curl", "-G", shellQuote(base), "-H", shellQuote("Accept: application/sparql-results+json"),
                      "--data-urlencode", shellQuote("query=" + queryText())];
@@ -534,7 +543,7 @@
         setStatus("A parameter names nothing in the graph; see the note beside it.", true);
         return null;
       }
-      refreshShare();
+      refreshShare(true);
       return fetch(endpoint.split("?")[0], {
         method: "POST",
         headers: {"Content-Type": "application/x-www-form-urlencoded", "Accept": RESULTS_ACCEPT},
