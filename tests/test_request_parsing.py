@@ -135,3 +135,11 @@ def test_random_texts_never_skip_what_the_tokenizer_finds():
         except ValueError:
             continue  # unreadable text: the engine reports the syntax error
         assert not found.uses_service and not found.has_dataset_clause, text
+
+
+def test_a_declared_body_over_the_cap_is_refused_in_the_same_words_as_a_chunked_one(client, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/sparql", data=b"query=" + b"x" * limit,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    assert f"larger than {limit} bytes" in response.get_data(as_text=True)

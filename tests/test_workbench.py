@@ -61,6 +61,15 @@ def test_bad_short_links_say_what_is_wrong(client, query, status, message):
     assert message in response.get_data(as_text=True)
 
 
+def test_a_bad_short_link_followed_in_a_browser_gets_a_page(client):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/sparql?example=no-such-query", headers={"Accept": browser})
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "no example query named" in response.get_data(as_text=True)
+    # SPARQL clients keep the plain text they can show
+    assert client.get("/sparql?example=no-such-query", headers={"Accept": "*/*"}).mimetype == "text/plain"
+
+
 def test_graph_answers_download_as_turtle_and_json_ld_under_their_name(client):
     query = "CONSTRUCT WHERE { id:colombo-process mig:hasMember ?member }"
     for fmt, suffix in (("ttl", "ttl"), ("jsonld", "jsonld")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from flask_compress import Compress
 
@@ -91,12 +91,24 @@ def wants_json() -> bool:
     return request.path.endswith(".json") or best == "application/json"
 
 
+def plain_text_errors() -> bool:
+    """Errors under /sparql are plain text for SPARQL clients; a browser (the editor's short links) gets a page."""
+    from .conneg import prefers_html
+    from .sparql import GRAPH_FORMATS, RESULT_FORMATS
+
+    return request.path.startswith("/sparql") and not prefers_html(request.headers.get("Accept"),
+                                                                    RESULT_FORMATS + GRAPH_FORMATS)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 413 and error.description == RequestEntityTooLarge.description:
+            # Werkzeug's own words for a declared Content-Length over MAX_CONTENT_LENGTH
+            error = RequestEntityTooLarge(security.too_large(app.config["MAX_CONTENT_LENGTH"]))
         if wants_json():
             return jsonify(error=error.name, status=error.code, message=error.description), error.code
-        if request.path.startswith("/sparql"):
+        if plain_text_errors():
             return (f"{error.code} {error.name}: {error.description}\n", error.code,
                     {"Content-Type": "text/plain; charset=utf-8"})
         return render_template("error.html", error=error), error.code
@@ -108,7 +120,7 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Retry-After": "5"} if isinstance(error, BackendUnavailable) else {}
         if wants_json():
             return jsonify(error=simple.name, status=simple.code, message=simple.description), simple.code, headers
-        if request.path.startswith("/sparql"):
+        if plain_text_errors():
             headers["Content-Type"] = "text/plain; charset=utf-8"
             return f"{simple.code} {simple.name}: {simple.description}\n", simple.code, headers
         return render_template("error.html", error=simple), simple.code, headers

@@ -27,6 +27,10 @@ def init_app(app: Flask) -> None:
     app.after_request(_harden)
 
 
+def too_large(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes, the most this server accepts."
+
+
 def _cap_chunked_body() -> None:
     """A body sent without Content-Length (chunked) gets the same cap as one that declares its length.
 
@@ -40,7 +44,7 @@ def _cap_chunked_body() -> None:
         return
     body = stream.read(limit + 1)
     if len(body) > limit:
-        raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes, the most this server accepts.")
+        raise RequestEntityTooLarge(too_large(limit))
     request.environ["wsgi.input"] = io.BytesIO(body)
     request.environ["CONTENT_LENGTH"] = str(len(body))
     request.environ.pop("HTTP_TRANSFER_ENCODING", None)
