@@ -158,3 +158,11 @@ def test_void_describes_size_classes_sources_endpoint_and_dumps(client, built, p
     assert classes[URIRef(MIG + "State")] >= 249
     assert len(set(graph.objects(dataset, URIRef(VOID + "dataDump")))) == 5
     assert set(graph.objects(dataset, URIRef(VOID + "exampleResource")))
+
+
+def test_a_state_code_in_lower_case_is_sent_on_to_the_code(client):
+    for asked, target in (("/id/state/tha", "/id/state/THA"), ("/id/state/Tha.ttl?x=1", "/id/state/THA.ttl?x=1")):
+        response = client.get(asked)
+        assert response.status_code == 301 and response.headers["Location"] == target
+    assert client.get("/id/state/zzz").status_code == 404
+    assert client.get("/id/process/bali-PROCESS").status_code == 404  # only ISO codes change case

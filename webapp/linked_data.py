@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import rdflib
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Triple, serialize
 
 from migkg.namespaces import DCAT, PREFIXES, VOID
@@ -93,6 +93,13 @@ def _resource(path: str) -> tuple[NamedNode, str | None]:
             continue
         if views.exists(store, node):
             return node, fmt
+    for candidate, fmt in candidates:
+        # A state's ISO 3166 code typed in lower case (/id/state/tha): sent on to the code as written (THA).
+        head, _, code = candidate.rpartition("/")
+        if head == "id/state" and code != code.upper() and views.exists(
+                store, NamedNode(explorer.iri_for_path(f"{head}/{code.upper()}"))):
+            target = f"/{head}/{code.upper()}" + (f".{fmt}" if fmt else "")
+            abort(redirect(target + (f"?{request.query_string.decode()}" if request.query_string else ""), 301))
     abort(404, description=f"There is no resource /{path} in the knowledge graph.")
 
 
