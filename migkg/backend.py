@@ -25,7 +25,7 @@ from pathlib import Path
 from pyoxigraph import (Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple,
                         parse, parse_query_results)
 
-from .sparql_lexer import SparqlSyntaxError, bind_values, may_name, shape
+from .sparql_lexer import MAX_NESTING, SparqlSyntaxError, bind_values, may_name, nests_too_deep, shape
 
 # What the snapshot asks engines for when it reads answers itself (lossless, every engine writes it).
 INTERNAL_RESULTS = QueryResultsFormat.JSON
@@ -36,6 +36,9 @@ BUILD_GRAPH = "https://w3id.org/migkg/graph/build"  # the build-metadata graph a
 UNION_GRAPH = "https://w3id.org/migkg/graph/union"
 SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
                    "only.")
+NESTING_REFUSED = ("The query nests {depth} levels deep (brackets, and UNION, MINUS, OPTIONAL, BIND or operators "
+                   "chained in one group); the query engine takes at most {limit}. Split it into smaller queries, "
+                   "or list alternatives in one VALUES block instead of a long UNION.")
 
 
 class QueryRejected(Exception):
@@ -218,14 +221,18 @@ GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen w
 def prepare(text: str, bindings: dict[str, NamedNode | Literal] | None, dataset: Dataset | None) -> tuple[str, bool]:
     """The text to run (parameters bound) and whether the default graph is the union of all graphs.
 
-    Raises QueryRejected(400) for SERVICE and for text the tokenizer cannot read.
+    Raises QueryRejected(400) for SERVICE and for text the tokenizer cannot read, QueryRejected(422) for text
+    nested deeper than the engine can parse (see migkg.sparql_lexer.MAX_NESTING).
     """
     given = dataset is not None and dataset.given
-    if not bindings and not may_name(text, ("SERVICE", "FROM")):
-        # Nothing to refuse, bind or give a dataset to: the text goes as it is, untokenized (a cold query
-        # saves the tokenizer's half millisecond). Syntax errors come from the engine, also as a 400.
-        return text, not given
     try:
+        depth = nests_too_deep(text)
+        if depth is not None:
+            raise QueryRejected(422, NESTING_REFUSED.format(depth=depth, limit=MAX_NESTING))
+        if not bindings and not may_name(text, ("SERVICE", "FROM")):
+            # Nothing to refuse, bind or give a dataset to: the text goes as it is, untokenized (a cold query
+            # saves the tokenizer's half millisecond). Syntax errors come from the engine, also as a 400.
+            return text, not given
         found = shape(text)
         if found.uses_service:
             raise QueryRejected(400, SERVICE_REFUSED)

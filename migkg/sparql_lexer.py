@@ -190,6 +190,56 @@ def may_name(text: str, keywords: tuple[str, ...]) -> bool:
 
 _LINE_END = re.compile(r"[\r\n]")
 
+# Oxigraph parses and evaluates a query by recursion: one level per nested bracket, and one per UNION,
+# MINUS, OPTIONAL, BIND (...) or operator chained inside a group. A few thousand levels overflow a query
+# process's stack and kill it (SIGSEGV), whatever the time and memory limits. Measured with an 8 MB stack:
+# 300 nested FILTER EXISTS groups pass and 1 000 crash (each level is three units below); 1 000 nested
+# groups, OPTIONALs, MINUSes or BINDs pass and 3 000 crash.
+MAX_NESTING = 500
+_NESTING_KEYWORDS = ("UNION", "MINUS", "OPTIONAL", "BIND", "FILTER", "EXISTS", "VALUES", "GRAPH", "SERVICE")
+_NESTING_OPERATORS = frozenset(("!", "&&", "||", "+", "-", "*", "/", "|", "^"))
+_NESTING_CHARACTERS = "({[!&|+-*/^"  # every bracket and operator unit starts with one of these
+
+
+def nesting(text: str) -> int:
+    """How deep the engine's recursion on `text` can go, counted on tokens (an upper bound, never an underestimate).
+
+    Each open bracket is a level, and so is each chaining keyword or operator until the bracket it sits in
+    closes (ten MINUS clauses in one group nest ten deep in the query's algebra).
+    """
+    chained_in: list[int] = []  # per open bracket: the chaining units seen directly inside it
+    chained = deepest = 0
+    for token in tokenize(text):
+        if token.kind == "punct" and token.text in "({[":
+            chained_in.append(0)
+        elif token.kind == "punct" and token.text in ")}]":
+            if chained_in:
+                chained -= chained_in.pop()
+        elif token.text in _NESTING_OPERATORS or token.keyword in _NESTING_KEYWORDS:
+            chained += 1
+            if chained_in:
+                chained_in[-1] += 1
+        deepest = max(deepest, len(chained_in) + chained)
+    return deepest
+
+
+def nests_too_deep(text: str) -> int | None:
+    """`text`'s nesting when it is over MAX_NESTING, else None; tokenizes only texts that might be."""
+    if len(text) <= MAX_NESTING:
+        return None  # every unit takes a character at least
+    upper = text.upper()
+    bound = sum(map(text.count, _NESTING_CHARACTERS)) + sum(map(upper.count, _NESTING_KEYWORDS))
+    if bound <= MAX_NESTING:
+        return None
+    # IRIs hold most of the characters counted (/ and -): explorer queries listing many resources get here.
+    depth = _kept_nesting(text) if len(text) <= SHAPE_TEXT_KEPT else nesting(text)
+    return depth if depth > MAX_NESTING else None
+
+
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _kept_nesting(text: str) -> int:
+    return nesting(text)
+
 
 def shape(text: str) -> QueryShape:
     """What the server needs to know about `text` (tokenized once per distinct short text)."""

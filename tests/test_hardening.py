@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings as hypothesis_settin
 from pyoxigraph import RdfFormat, parse
 from rdflib.plugins.sparql.parser import parseQuery
 
-from migkg.sparql_lexer import shape, tokenize
+from migkg.sparql_lexer import MAX_NESTING, nesting, nests_too_deep, shape, tokenize
 from tests.serving import serving
 
 
@@ -135,6 +135,31 @@ def test_tokenizer_is_linear_on_hostile_bodies():
                 best[size] = min(best[size], time.process_time() - started)
         # 8x the input: linear is about 8x the time; quadratic would be 64x.
         assert best[160_000] < 24 * max(best[20_000], 0.01), (unit, best)
+
+
+NESTING_PIECES = st.sampled_from(["{", "}", "(", ")", "[", "]", "!", "&&", "||", "+", "-", "/", "|", "^", "UNION",
+                                  "minus", "Optional", "BIND", "FILTER", "EXISTS", "?s", "<http://x/a-b/c>",
+                                  "'x/y-z'", "# a comment {{{\n", "mig:a-b"])
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.lists(NESTING_PIECES, min_size=1, max_size=40), st.integers(min_value=1, max_value=400))
+def test_the_nesting_check_skips_no_text_that_is_too_deep(pieces, repeat):
+    """The cheap bound in front of the tokenizer never lets a text over MAX_NESTING through."""
+    text = "SELECT * WHERE { " + " ".join(pieces * repeat) + " }"
+    try:
+        depth = nesting(text)
+    except ValueError:
+        assume(False)
+        return
+    assert nests_too_deep(text) == (depth if depth > MAX_NESTING else None)
+
+
+def test_nesting_counts_chains_in_one_group_as_levels():
+    minus = "SELECT ?s WHERE { ?s ?p ?o " + " ".join(f"MINUS {{ ?s <urn:p{i}> ?o }}" for i in range(600)) + " }"
+    assert nesting(minus) == 600 + 2  # each MINUS until the group closes, plus the WHERE group and its own
+    flat = "SELECT ?s WHERE { " + " ".join(f"{{ ?s <urn:p{i}> ?o }}" for i in range(600)) + " }"
+    assert nesting(flat) == 2 and nests_too_deep(flat) is None
 
 
 # ------------------------------------------------------------------------------------- request caps
