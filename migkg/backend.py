@@ -25,7 +25,7 @@ from pathlib import Path
 from pyoxigraph import (Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple,
                         parse, parse_query_results)
 
-from .sparql_lexer import MAX_NESTING, SparqlSyntaxError, bind_values, may_name, nests_too_deep, shape
+from .sparql_lexer import MAX_NESTING, SparqlSyntaxError, bind_values, is_update, may_name, nests_too_deep, shape
 
 # What the snapshot asks engines for when it reads answers itself (lossless, every engine writes it).
 INTERNAL_RESULTS = QueryResultsFormat.JSON
@@ -36,6 +36,8 @@ BUILD_GRAPH = "https://w3id.org/migkg/graph/build"  # the build-metadata graph a
 UNION_GRAPH = "https://w3id.org/migkg/graph/union"
 SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
                    "only.")
+UPDATE_REFUSED = ("This endpoint answers SPARQL queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only; it is read-only "
+                  "and accepts no SPARQL Update.")
 NESTING_REFUSED = ("The query nests {depth} levels deep (brackets, and UNION, MINUS, OPTIONAL, BIND or operators "
                    "chained in one group); the query engine takes at most {limit}. Split it into smaller queries, "
                    "or list alternatives in one VALUES block instead of a long UNION.")
@@ -284,7 +286,13 @@ class Snapshot(ABC):
             max_bytes=self.limits.max_bytes, require_graph=require_graph, base_iri=self.base_iri)
         answer = self.answers.get(self.build.id, task) if self.answers is not None else None
         if answer is None:
-            answer = self._run_in_turn(task)
+            try:
+                answer = self._run_in_turn(task)
+            except QueryRejected as refusal:
+                # The engine's parser says "expected SELECT"; an update sent as a query deserves the reason.
+                if refusal.status == 400 and is_update(text):
+                    raise QueryRejected(400, UPDATE_REFUSED) from None
+                raise
             if self.answers is not None:
                 self.answers.put(self.build.id, task, answer)
         return answer

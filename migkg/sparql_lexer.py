@@ -164,6 +164,20 @@ class QueryShape:
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 
 
+def is_update(text: str) -> bool:
+    """Whether `text` reads as a SPARQL Update request: an update keyword comes before any query form."""
+    try:
+        tokens = tokenize(text)
+    except SparqlSyntaxError:
+        return False
+    for token in tokens:
+        if token.keyword in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return False
+        if token.keyword in UPDATE_KEYWORDS:
+            return True
+    return False
+
+
 SHAPES_KEPT = 2048  # shapes of recent query texts (explorer pages and catalogue queries repeat theirs)
 SHAPE_TEXT_KEPT = 8192  # longer texts are tokenized each time, so the memory kept stays bounded
 

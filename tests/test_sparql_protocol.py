@@ -409,6 +409,18 @@ def test_graph_store_writes_are_refused(client, method):
     assert before.data == after.data
 
 
+@pytest.mark.parametrize("update", [
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "PREFIX x: <urn:x#>\nDELETE WHERE { x:a ?p ?o }", "LOAD <http://x/>",
+    "# drop it all\nclear all", "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", "COPY DEFAULT TO <urn:g>",
+])
+def test_an_update_sent_as_a_query_is_told_the_endpoint_is_read_only(client, update):
+    get = client.get("/sparql", query_string={"query": update})
+    form = client.post("/sparql", data={"query": update})
+    direct = client.post("/sparql", data=update.encode(), headers={"Content-Type": "application/sparql-query"})
+    for response in (get, form, direct):
+        assert response.status_code == 400 and b"read-only and accepts no SPARQL Update" in response.data
+
+
 def test_service_queries_are_refused_before_they_reach_the_network(client):
     response = client.get("/sparql", query_string={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"})
     assert response.status_code == 400 and b"SERVICE" in response.data

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, Quad, RdfFormat, Store,
                         parse, parse_query_results, serialize)
 
-from ..backend import (BUILD_GRAPH, UNION_GRAPH, Answer, Backend, BackendUnavailable, Build, Limits,
+from ..backend import (BUILD_GRAPH, UNION_GRAPH, UPDATE_REFUSED, Answer, Backend, BackendUnavailable, Build, Limits,
                        QueryRejected, QueryTask, Snapshot)
 from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
@@ -277,8 +277,7 @@ class RemoteSnapshot(Snapshot):
         except SparqlSyntaxError as error:  # prepare() leaves texts naming no SERVICE or FROM untokenized
             raise QueryRejected(400, f"Syntax error in the query: {error}.") from None
         if found.form is None:  # an update, above all: never sent, whatever the engine would allow
-            raise QueryRejected(400, "This endpoint answers SPARQL queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only; "
-                                     "it is read-only and accepts no SPARQL Update.")
+            raise QueryRejected(400, UPDATE_REFUSED)
         # The dataset goes into the query as FROM / FROM NAMED (the protocol's graph parameters, one per
         # graph, make URLs longer than engines accept, and forms slow to decode). Graphs the build
         # did not publish are named as an absent graph: the engine may hold other, private graphs. Both
