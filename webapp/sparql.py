@@ -26,8 +26,10 @@ from .workbench import expand_example
 
 blueprint = Blueprint("sparql", __name__)
 
-# Browser tools on other origins (YASGUI, notebooks) may query; nothing here depends on cookies.
-CORS(blueprint, origins="*", methods=["GET", "HEAD", "POST", "OPTIONS"],
+# Browser tools on other origins (YASGUI, notebooks) may query; nothing here depends on cookies. The answer
+# says `*`, not the caller's origin: answers are public and kept by shared caches, which would hand one
+# origin's echo to the next caller (flask-cors adds no `Vary: Origin` to an echo of `*`).
+CORS(blueprint, origins="*", send_wildcard=True, methods=["GET", "HEAD", "POST", "OPTIONS"],
      allow_headers=["Accept", "Content-Type", "If-None-Match"], expose_headers=["ETag", "Content-Type"],
      max_age=86400)
 
