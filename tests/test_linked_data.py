@@ -140,6 +140,22 @@ def test_downloads_give_the_whole_dataset(client, built):
     assert "/downloads/migkg.trig" in client.get("/downloads").text
 
 
+@pytest.mark.parametrize("header, status, part", [
+    ("bytes=0-9", 206, slice(0, 10)),
+    ("bytes=-5", 206, slice(-5, None)),
+    ("items=0-9", 200, slice(None)),  # a unit the server does not know: ignored (RFC 9110 14.2)
+    ("bytes=0-1,5-6", 200, slice(None)),  # several ranges: served whole rather than refused
+    ("bytes=9-2", 200, slice(None)),  # not a valid range: ignored
+    ("bytes=999999999-", 416, None),  # one valid range past the end: not satisfiable
+])
+def test_a_dump_answers_ranges_it_can_serve_and_ignores_the_others(client, header, status, part):
+    whole = client.get("/downloads/migkg.nt").data
+    response = client.get("/downloads/migkg.nt", headers={"Range": header})
+    assert response.status_code == status, response.data[:200]
+    if part is not None:
+        assert response.data == whole[part]
+
+
 @pytest.mark.parametrize("path, headers", [("/.well-known/void", {}), ("/downloads/void.jsonld", {}),
                                            ("/.well-known/void", {"Accept": "application/rdf+xml"})])
 def test_void_describes_size_classes_sources_endpoint_and_dumps(client, built, path, headers):

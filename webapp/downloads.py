@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
+from werkzeug.http import parse_range_header
 
 from migkg.export import FORMATS as EXPORT_FORMATS
 from migkg.namespaces import DCAT, DCTERMS, FOAF, MIG, ONTOLOGY_IRI, RDF, RDFS, VOID, XSD
@@ -135,9 +136,21 @@ def downloads_json():
 def download(suffix: str):
     if suffix not in DUMPS:
         abort(404, description="Dumps are offered as " + ", ".join(f"migkg.{s}" for s in DUMPS) + ".")
+    if not _servable_range(request.headers.get("Range")):
+        # Werkzeug answers 416 to any Range it cannot serve; HTTP says to ignore a range unit the server does
+        # not know (RFC 9110 14.2), and it may ignore several ranges: such a request gets the whole dump.
+        request.environ.pop("HTTP_RANGE", None)
     response = send_file(dump_file(suffix), mimetype=DUMPS[suffix][1], as_attachment=True,
                          download_name=f"migkg-{backend().build.id[:12]}.{suffix}", etag=True, conditional=True)
     return response
+
+
+def _servable_range(header: str | None) -> bool:
+    """No Range header, or one byte range (satisfiable or not: past the end is still a 416)."""
+    if header is None:
+        return True
+    parsed = parse_range_header(header)
+    return parsed is not None and parsed.units == "bytes" and len(parsed.ranges) == 1
 
 
 def void_response(fmt):
