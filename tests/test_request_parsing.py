@@ -70,6 +70,9 @@ def test_the_app_reads_form_posts_through_the_fast_parser(client):
                             headers={"Content-Type": "application/x-www-form-urlencoded",
                                      "Accept": "application/sparql-results+json"})
     assert unescaped.get_json()["results"]["bindings"][0]["v"]["value"] == "☃ b"  # raw UTF-8: Werkzeug reads it
+    not_utf8 = client.post("/sparql", data=b"query=SELECT * WHERE { ?s ?p '\xff' }",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert not_utf8.status_code == 400 and b"not valid UTF-8" in not_utf8.data
 
 
 @pytest.mark.parametrize("text", [

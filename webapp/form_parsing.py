@@ -15,6 +15,7 @@ import re
 
 from flask import Request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 
 _MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -47,6 +48,11 @@ class FastFormDataParser(FormDataParser):
         body = stream.read()
         pairs = parse_form(body)
         if pairs is None:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                # Werkzeug's parser would give an empty form, and the query would look missing.
+                raise BadRequest("The form body is not valid UTF-8; send the query percent-encoded as UTF-8.") from None
             return super()._parse_urlencoded(io.BytesIO(body), mimetype, content_length, options)
         return stream, self.cls(pairs), self.cls()
 
