@@ -360,6 +360,9 @@ def test_cors_lets_other_origins_query(client):
                                                    "Access-Control-Request-Method": "POST",
                                                    "Access-Control-Request-Headers": "Content-Type"})
     assert preflight.status_code == 200 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    # What OPTIONS says is allowed is what the endpoint does not refuse with a 405.
+    assert sorted(client.options("/sparql").headers["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS", "POST"]
+    assert client.options("/sparql?default").headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_service_description_for_tools(client):
