@@ -93,6 +93,18 @@ def test_unknown_resource_is_404_and_unsupported_type_is_406(client):
     assert client.get("/id/bad%3Eiri").status_code == 404
 
 
+def test_a_representation_is_revalidated_with_its_etag(client):
+    turtle = client.get("/id/colombo-process", headers={"Accept": "text/turtle"})
+    tag = turtle.headers["ETag"]
+    again = client.get("/id/colombo-process", headers={"Accept": "text/turtle", "If-None-Match": tag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == tag
+    assert "Accept" in again.headers["Vary"]
+    # Another representation of the same resource is another entity: the Turtle tag does not match it.
+    for other in ({"Accept": "text/html"}, {"Accept": "application/ld+json"}):
+        assert client.get("/id/colombo-process", headers={**other, "If-None-Match": tag}).status_code == 200
+    assert client.get("/id/colombo-process.ttl", headers={"If-None-Match": tag}).status_code == 304
+
+
 def test_the_json_twin_of_an_entity_page(client):
     view = client.get("/id/colombo-process.json").get_json()
     members = next(group for group in view["participants"] if group["role"]["iri"].endswith("/role/member"))

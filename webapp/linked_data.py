@@ -133,7 +133,11 @@ def answer(path: str):
     chosen = negotiate(suffix)
     local = explorer.local_url(resource.value)
     formats = format_links(local)
-    if chosen == "html":
+    # A representation changes only with the build: crawlers revalidate and get a 304 without a rendering.
+    tag = f"{backend().build.id}-{chosen if isinstance(chosen, str) else chosen.file_extension}"
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304)
+    elif chosen == "html":
         page = explorer.render_entity(resource, formats)
         response = Response(page, mimetype="text/html")
     elif chosen == "json":
@@ -144,6 +148,7 @@ def answer(path: str):
         response = Response(body, mimetype=chosen.media_type)
         if chosen != RdfFormat.RDF_XML:
             response.headers["Content-Type"] = f"{chosen.media_type}; charset=utf-8"
+    response.set_etag(tag, weak=True)
     response.headers["Vary"] = "Accept"
     response.headers["Link"] = ", ".join(f'<{url}>; rel="alternate"; type="{media}"' for _, url, media in formats)
     return response
