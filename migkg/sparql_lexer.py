@@ -286,8 +286,14 @@ def _shape(text: str) -> QueryShape:
         elif form == "CONSTRUCT" and index + 1 < len(tokens) and tokens[index].keyword == "WHERE":
             short_construct = True
         dataset_at = None
+        in_expression = 0  # a projection's "(EXISTS { … } AS ?x)" holds a group that is not the WHERE group
         for position in range(index, len(tokens)):
             token = tokens[position]
+            if token.kind == "punct" and token.text in "()":
+                in_expression += 1 if token.text == "(" else -1
+                continue
+            if in_expression > 0:
+                continue
             if token.keyword == "FROM":
                 has_dataset_clause = True
             if token.keyword == "WHERE" and dataset_at is None:

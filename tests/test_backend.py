@@ -13,16 +13,17 @@ import time
 
 import pytest
 import requests
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from migkg.backend import BackendConfigError, Dataset, Limits, QueryRejected, open_backend
 from migkg.build import build
 from migkg.config import PROJECT_ROOT, Settings
 from tests.serving import start
-from migkg.sparql_lexer import bind_values, shape
+from migkg.sparql_lexer import bind_values, shape, with_dataset
 
 
 WEBAPP = PROJECT_ROOT / "webapp"
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 # ------------------------------------------------------------------------------------------ binding
@@ -35,6 +36,19 @@ def test_values_block_lands_in_the_where_group_not_in_a_string():
     assert bound.index("VALUES") > bound.index('"a WHERE {"')
     store = Store()
     assert list(store.query(bound, prefixes={"mig": "https://w3id.org/migkg/ontology#"})) == []
+
+
+def test_a_group_in_the_projection_is_not_the_where_group():
+    # (EXISTS { … } AS ?x) before WHERE: the VALUES block and FROM clauses go to the query's own WHERE group.
+    query = "SELECT ?s (EXISTS { ?s a <urn:State> } AS ?state) WHERE { ?s a <urn:Process> }"
+    bound = bind_values(query, {"s": NamedNode("urn:b")})
+    assert bound.index("VALUES") > bound.index("WHERE")
+    store = Store()
+    store.add(Quad(NamedNode("urn:a"), RDF_TYPE, NamedNode("urn:Process")))
+    store.add(Quad(NamedNode("urn:b"), RDF_TYPE, NamedNode("urn:Process")))
+    assert [row["s"] for row in store.query(bound)] == [NamedNode("urn:b")]
+    dataset = with_dataset(query, [NamedNode("urn:g")], [])
+    assert dataset.index("FROM <urn:g>") > dataset.index("AS ?state)") and Store().query(dataset) is not None
 
 
 def test_binding_through_the_backend_gives_the_bound_row(settings):
