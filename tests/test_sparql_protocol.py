@@ -256,6 +256,15 @@ def test_syntax_error_is_a_400_with_the_parser_message_as_text(w3c_client):
     assert b"Syntax error in the query" in response.data and b"1:6" in response.data
 
 
+def test_a_query_saved_with_a_byte_order_mark_is_read(w3c_client):
+    text = "\ufeffASK { ?s ?p ?o }"
+    get = w3c_client.get("/sparql", query_string={"query": text})
+    form = w3c_client.post("/sparql", data={"query": text})
+    direct = w3c_client.post("/sparql", data=text.encode(), headers={"Content-Type": "application/sparql-query"})
+    for response in (get, form, direct):
+        assert response.status_code == 200, response.data
+
+
 def test_direct_post_with_utf8_charset_is_accepted(w3c_client):
     response = w3c_client.post("/sparql", data="ASK { ?s ?p \"données\" } ".encode(),
                                headers={"Content-Type": "application/sparql-query; charset=UTF-8"})

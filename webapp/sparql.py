@@ -109,7 +109,8 @@ def _read_operation() -> Operation:
         raise BadRequest(f"The request carries {len(queries)} queries; the SPARQL Protocol allows exactly one "
                          "`query` per request.")
     if queries:
-        operation.query = queries[0]
+        # A byte order mark, as editors on Windows save a .rq file (then sent with curl's @file), is no SPARQL.
+        operation.query = queries[0].removeprefix("\ufeff")
         if not operation.query.strip():
             raise BadRequest("The `query` parameter is empty.")
     if graph_store:
