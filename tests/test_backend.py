@@ -169,6 +169,42 @@ def test_a_dead_query_worker_is_replaced_and_the_query_retried(settings):
         backend.close()
 
 
+def test_a_query_that_ends_two_workers_is_refused_not_retried_later(settings):
+    """Two processes ending in turn on one query: a 422 (do not send it again), not a 503 (try again)."""
+    import threading
+
+    from migkg.engines.query_pool import CRASH_MESSAGE
+
+    backend = open_backend(settings.backend_spec, settings.limits, workers=1)
+    try:
+        db = backend.snapshot()
+        assert db.ask("ASK {}")
+        pool = backend.pool()
+        killed: list[int] = []
+
+        def kill_the_worker_running_it():
+            for _ in range(2):
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # a worker that has started and taken the query
+                    running = [w for w in list(pool._workers) if w.ready and w.process.pid not in killed]
+                    if running:
+                        break
+                    time.sleep(0.05)
+                time.sleep(0.5)
+                killed.append(running[0].process.pid)
+                os.kill(running[0].process.pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_the_worker_running_it)
+        killer.start()
+        with pytest.raises(QueryRejected) as refused:
+            db.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # ends two workers")
+        killer.join()
+        assert len(killed) == 2 and refused.value.status == 422 and refused.value.message == CRASH_MESSAGE
+        assert db.ask("ASK {}")  # the pool itself goes on
+    finally:
+        backend.close()
+
+
 def test_query_workers_cannot_reach_the_network(settings):
     """Defence in depth behind the SERVICE refusal: the engine's process has no network at all."""
     listener = __import__("socket").socket()

@@ -194,3 +194,17 @@ def test_a_state_code_in_lower_case_is_sent_on_to_the_code(client):
         assert response.status_code == 301 and response.headers["Location"] == target
     assert client.get("/id/state/zzz").status_code == 404
     assert client.get("/id/process/bali-PROCESS").status_code == 404  # only ISO codes change case
+
+
+def test_errors_keep_the_headers_their_status_asks_for(client):
+    assert set(client.post("/downloads").headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert set(client.open("/sparql", method="TRACE").headers["Allow"].split(", ")) == {"GET", "HEAD", "POST",
+                                                                                         "OPTIONS"}
+    past_the_end = client.get("/downloads/migkg.ttl", headers={"Range": "bytes=999999999-"})
+    assert past_the_end.status_code == 416 and past_the_end.headers["Content-Range"].startswith("bytes */")
+
+
+def test_a_dump_is_revalidated_not_kept_for_an_hour(client):
+    response = client.get("/downloads/migkg.ttl")
+    assert response.headers["Cache-Control"] == "public, no-cache"
+    assert client.get("/downloads/migkg.ttl", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

@@ -106,12 +106,19 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 413 and error.description == RequestEntityTooLarge.description:
             # Werkzeug's own words for a declared Content-Length over MAX_CONTENT_LENGTH
             error = RequestEntityTooLarge(security.too_large(app.config["MAX_CONTENT_LENGTH"]))
+        # The headers the status asks for (Allow with a 405, Content-Range with a 416), not its HTML body's type
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        if error.code == 405 and request.path == "/sparql":  # a method no route takes (TRACE): the hook below is not run
+            from .sparql import allowed_methods
+
+            headers = [(name, value) for name, value in headers if name.lower() != "allow"]
+            headers.append(("Allow", allowed_methods()))
         if wants_json():
-            return jsonify(error=error.name, status=error.code, message=error.description), error.code
+            return jsonify(error=error.name, status=error.code, message=error.description), error.code, headers
         if plain_text_errors():
             return (f"{error.code} {error.name}: {error.description}\n", error.code,
-                    {"Content-Type": "text/plain; charset=utf-8"})
-        return render_template("error.html", error=error), error.code
+                    headers + [("Content-Type", "text/plain; charset=utf-8")])
+        return render_template("error.html", error=error), error.code, headers
 
     @app.errorhandler(QueryRejected)
     def rejected(error: QueryRejected):

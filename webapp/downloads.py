@@ -142,6 +142,9 @@ def download(suffix: str):
         request.environ.pop("HTTP_RANGE", None)
     response = send_file(dump_file(suffix), mimetype=DUMPS[suffix][1], as_attachment=True,
                          download_name=f"migkg-{backend().build.id[:12]}.{suffix}", etag=True, conditional=True)
+    # The URL stays while the build changes: caches revalidate (a 304 while the file is the same), never
+    # serving the previous build's dump for an hour as /static's max-age would.
+    response.headers["Cache-Control"] = "public, no-cache"
     return response
 
 

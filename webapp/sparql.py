@@ -417,13 +417,17 @@ def endpoint():
     return _answer_description(operation)
 
 
+def allowed_methods() -> str:
+    """The Allow header of /sparql: Flask's would list PUT, DELETE and PATCH too, which the route takes only to refuse."""
+    graph_store = "graph" in request.args or "default" in request.args
+    return ", ".join(GRAPH_READ_METHODS if graph_store else QUERY_METHODS)
+
+
 @blueprint.after_request
 def _protocol_headers(response: Response) -> Response:
     # The app's error handler renders the message; the headers HTTP asks for with these statuses go here.
     if response.status_code == 405 or request.method == "OPTIONS":
-        # Flask's own OPTIONS answer would list PUT, DELETE and PATCH too: the route takes them only to refuse them.
-        graph_store = "graph" in request.args or "default" in request.args
-        response.headers["Allow"] = ", ".join(GRAPH_READ_METHODS if graph_store else QUERY_METHODS)
+        response.headers["Allow"] = allowed_methods()
     elif response.status_code == 503:
         response.headers.setdefault("Retry-After", "5")
     return response

@@ -233,6 +233,8 @@ def worker_main(fd: int, parent_pid: int, memory_limit: int, in_memory_quads: in
             return
 
 
+CRASH_MESSAGE = ("The query engine stopped twice while running this query, so it is not run again. Simplify it "
+                 "(fewer nested groups, smaller VALUES, fewer UNIONs) or split it into smaller queries.")
 MEMORY_MESSAGE = ("The query needed more memory than a query may use here and was stopped. Narrow it (more "
                   "specific patterns, fewer joins, a LIMIT without ORDER BY over everything) or ask for less.")
 
@@ -273,8 +275,9 @@ class _Worker:
 
 
 class _WorkerDied(Exception):
-    def __init__(self, out_of_memory: bool):
+    def __init__(self, out_of_memory: bool, running: bool):
         self.out_of_memory = out_of_memory
+        self.running = running  # it died with the task in hand, not while starting
 
 
 class QueryPool:
@@ -351,6 +354,9 @@ class QueryPool:
         except _WorkerDied as died:
             if died.out_of_memory:
                 raise QueryRejected(422, MEMORY_MESSAGE) from None
+            if died.running:
+                # Two fresh processes in a row ended on this query: it would end a third (the engine crashes on it).
+                raise QueryRejected(422, CRASH_MESSAGE) from None
             raise BackendUnavailable("The query engine stopped twice while answering; try again shortly.") from None
 
     def _run_once(self, build_dir: str, task: QueryTask) -> Answer:
@@ -360,6 +366,7 @@ class QueryPool:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise BackendUnavailable(f"All query workers stayed busy for {self.timeout:g} s; try again shortly.") from None
+        running = False
         try:
             if not worker.ready:
                 if not worker.wait(STARTUP_LIMIT):
@@ -369,6 +376,7 @@ class QueryPool:
             message = dict(vars(task))  # its fields are strings, numbers, None and tuples of strings
             message["build_dir"] = build_dir
             worker.connection.send_bytes(json.dumps(message).encode())
+            running = True
             if not worker.wait(self.timeout):
                 raise QueryRejected(422, f"The query ran longer than the time limit of {self.timeout:g} s and was "
                                          "stopped. Narrow it (more specific patterns, a LIMIT) or ask for less.")
@@ -394,7 +402,7 @@ class QueryPool:
             LOG.warning("query worker %s died (exit %s)%s: %s", worker.process.pid, worker.process.returncode,
                         ": out of memory" if out_of_memory else "", words[-500:])
             self._retire(worker)
-            raise _WorkerDied(out_of_memory) from None
+            raise _WorkerDied(out_of_memory, running) from None
         self._idle.put(worker)
         if header["ok"]:
             return Answer(header["form"], header["media_type"], body, header["rows"])
