@@ -68,9 +68,14 @@ def test_every_example_query_answers_alike(remote, client, slug):
     assert _rows(answered.data, query.text) == _rows(embedded.data, query.text), slug
 
 
-@pytest.mark.parametrize("path", ["/id/colombo-process.json", "/id/state/THA.json", "/class/ConsultationProcess.json",
-                                  "/search.json?q=colombo", "/compare.json?process=colombo-process&process=abu-dhabi-dialogue",
-                                  "/downloads.json"])
+# Every page type's JSON twin: a diplomat reads the same pages whichever engine is behind them.
+@pytest.mark.parametrize("path", ["/index.json", "/id/colombo-process.json", "/id/state/THA.json", "/id/iom.json",
+                                  "/source/unodc-tool4.json", "/class/ConsultationProcess.json", "/class/State.json",
+                                  "/class/Treaty.json", "/search.json?q=colombo", "/search.json?q=trafickng",
+                                  "/compare.json?process=colombo-process&process=abu-dhabi-dialogue", "/compare.json",
+                                  "/map.json", "/timeline.json", "/network/lineage.json",
+                                  "/network/members/id/colombo-process.json", "/network/state/id/state/THA.json",
+                                  "/network/ego/id/state/THA.json", "/ontology.json", "/downloads.json"])
 def test_explorer_pages_are_the_same(remote, client, path):
     engine, remote_client = remote
     embedded, answered = client.get(path), remote_client.get(path)

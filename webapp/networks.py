@@ -120,7 +120,7 @@ def draw(focus: str | None, links: list[tuple[str, str, str]], extra_nodes=(), t
                      shape=kind.shape, value=value, url=explorer.local_url(iri), kind=kind.name,
                      borderWidth=3 if iri == focus else 1)
     seen = set()
-    for subject, predicate, obj in links:
+    for subject, predicate, obj in sorted(links):  # in one order whatever order the engine gave the rows in
         if subject not in iris or obj not in iris:
             continue
         label = annotations[predicate].label
@@ -240,7 +240,7 @@ def ego(path: str):
     for _ in range(depth):
         found = views.links(store, frontier)
         next_frontier = []
-        for subject, predicate, obj in found:
+        for subject, predicate, obj in sorted(found):  # the same neighbours kept past MAX_NODES on every engine
             for neighbour in (subject, obj):
                 if neighbour not in seen:
                     if len(seen) >= MAX_NODES:
