@@ -240,9 +240,16 @@ def _print_table(variables: list[str], rows: list[list[str]]) -> None:
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+def _typed(term) -> str:
+    """A parameter default as `--param` reads it back to the same term (and as the editor shows it)."""
+    if isinstance(term, NamedNode):
+        return _prefixed(term.value) or f"<{term.value}>"
+    return str(term)  # a literal keeps its quotes, datatype or language: a bare 2004-01-01 would be a plain string
+
+
 def cmd_queries(args) -> int:
     for slug, query in load_catalogue(_settings(args).queries_dir).items():
-        params = ", ".join(f"{p.name}={p.default.value if p.default else ''}" for p in query.parameters)
+        params = ", ".join(f"{p.name}={_typed(p.default) if p.default else ''}" for p in query.parameters)
         print(f"{slug:40} {query.title}" + (f"  [{params}]" if params else ""))
     return 0
 

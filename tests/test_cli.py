@@ -134,6 +134,28 @@ def test_a_misspelt_query_name_is_named_not_parsed_as_sparql(project, built):
     assert "did you mean process-members-and-roles" in result.stderr and "not valid SPARQL" not in result.stderr
 
 
+def test_queries_lists_each_default_as_param_reads_it_back():
+    """`migkg queries` is where a user copies a default from: `asOf=2004-01-01` would bind a plain string."""
+    import re
+
+    from migkg.catalogue import load_catalogue, parse_term
+    from migkg.config import Settings
+
+    result = subprocess.run([MIGKG, "queries"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    catalogue = load_catalogue(Settings().queries_dir)
+    shown = {}
+    for line in result.stdout.splitlines():
+        slug, _, rest = line.partition(" ")
+        if rest.rstrip().endswith("]"):
+            for item in re.split(r", (?=\w+=)", rest.rstrip()[:-1].rsplit("  [", 1)[1]):
+                name, _, value = item.partition("=")
+                shown[(slug, name)] = value
+    defaults = {(q.slug, p.name): p.default for q in catalogue.values() for p in q.parameters if p.default}
+    assert set(shown) == set(defaults) and ("parties-to-treaty-as-of", "asOf") in shown
+    assert {key: parse_term(value) for key, value in shown.items()} == defaults
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--port", "99999"], "argument --port: '99999' is not usable: give a whole number from 1 to 65535"),
     (["--port", "-1"], "argument --port: '-1' is not usable"),
