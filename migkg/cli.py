@@ -346,26 +346,31 @@ def parser() -> argparse.ArgumentParser:
     for name, helptext, func in (("build", "validate, reason and load ontology + data into a new store", cmd_build),
                                  ("validate", "check the data without writing a store", cmd_validate)):
         command = commands.add_parser(name, help=helptext)
-        command.add_argument("--data", help="data directory (default data/)")
-        command.add_argument("--ontology", help="ontology directory (default ontology/)")
+        command.add_argument("--data", help="data directory (default data/, or $MIGKG_DATA)")
+        command.add_argument("--ontology", help="ontology directory (default ontology/, or $MIGKG_ONTOLOGY)")
         command.add_argument("--no-dl-check", action="store_true", help="skip the HermiT OWL 2 DL consistency check")
         command.set_defaults(func=func)
 
     query = commands.add_parser("query", help="run a SPARQL query: a .rq file, a catalogue name or a query string")
-    query.add_argument("query")
-    query.add_argument("--param", "-p", action="append", metavar="NAME=VALUE", help="bind a query parameter")
-    query.add_argument("--format", "-f", default="table",
-                       choices=["table", *RESULT_FORMATS, *GRAPH_FORMATS])
+    query.add_argument("query", help="an example's name (`migkg queries` lists them), a .rq file or SPARQL text "
+                       "(the project's prefixes, e.g. mig: and id:, need no PREFIX)")
+    query.add_argument("--param", "-p", action="append", metavar="NAME=VALUE",
+                       help="bind a parameter of a named query or .rq file: an IRI (id:bali-process, <https://…>) "
+                       "or a literal (\"2010-01-01\"^^xsd:date); repeat for several")
+    query.add_argument("--format", "-f", default="table", choices=["table", *RESULT_FORMATS, *GRAPH_FORMATS],
+                       help="table (default: labels, one line per row), a results format for SELECT/ASK or a "
+                       "graph format for CONSTRUCT/DESCRIBE")
     query.set_defaults(func=cmd_query)
 
     commands.add_parser("queries", help="list the example queries").set_defaults(func=cmd_queries)
 
     stats = commands.add_parser("stats", help="statements per graph and resources per class of the current store")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="the build's whole manifest (identity, date, checks, counts) as JSON")
     stats.set_defaults(func=cmd_stats)
 
     export = commands.add_parser("export", help="dump the whole dataset")
-    export.add_argument("--format", "-f", default="trig", choices=sorted(EXPORT_FORMATS))
+    export.add_argument("--format", "-f", default="trig", choices=sorted(EXPORT_FORMATS),
+                        help="trig and nquads keep the named graphs; the others merge them (default trig)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
 
@@ -376,10 +381,13 @@ def parser() -> argparse.ArgumentParser:
     publish.set_defaults(func=cmd_publish)
 
     serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
-    serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=_whole_number(1, MAX_PORT), default=env_number("MIGKG_PORT", 8000, 1, int, MAX_PORT))
+    serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"),
+                       help="address or name to listen on (default 127.0.0.1, or $MIGKG_HOST; 0.0.0.0 for every one)")
+    serve.add_argument("--port", type=_whole_number(1, MAX_PORT), default=env_number("MIGKG_PORT", 8000, 1, int, MAX_PORT),
+                       help="port (default 8000, or $MIGKG_PORT)")
     serve.add_argument("--workers", type=_whole_number(1, MAX_WORKERS),
-                       default=env_number("MIGKG_WORKERS", 2, 1, int, MAX_WORKERS))
+                       default=env_number("MIGKG_WORKERS", 2, 1, int, MAX_WORKERS),
+                       help="web processes, each with $MIGKG_QUERY_WORKERS query processes (default 2, or $MIGKG_WORKERS)")
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of granian")
     serve.set_defaults(func=cmd_serve)
     return main
