@@ -17,7 +17,7 @@ from pyoxigraph import Quad, Store
 from . import __version__
 from .config import Settings
 from .identity import check_identity
-from .reasoning import InconsistentData, check_with_hermit, materialise
+from .reasoning import InconsistentData, check_with_hermit, hermit_heap_mb, materialise
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
 from .stats import summary
@@ -189,6 +189,7 @@ class _DLCheckJob:
     """
 
     def __init__(self, quads: list, cache_dir: Path, inputs_key: str):
+        hermit_heap_mb()  # an unusable setting stops the build here; in the child it was a check that "failed to run"
         context = multiprocessing.get_context("fork")
         self._answer, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key),

@@ -566,12 +566,17 @@ def _run_hermit(quads: list[Quad]) -> str:
     return "passed (HermiT: consistent, no unsatisfiable class)"
 
 
+def hermit_heap_mb() -> int:
+    """HermiT's Java heap in MB, MIGKG_HERMIT_MEMORY_MB (SettingError with a plain message if unusable)."""
+    return env_number("MIGKG_HERMIT_MEMORY_MB", 2000, 64)
+
+
 def _hermit(triples: list[Triple], *actions: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="migkg-hermit-") as tmp:
         path = Path(tmp) / "graph.nt"
         with open(path, "wb") as output:
             serialize(triples, output, format=RdfFormat.N_TRIPLES)
-        heap = env_number("MIGKG_HERMIT_MEMORY_MB", 2000, 64)
+        heap = hermit_heap_mb()
         command = ["java", f"-Xmx{heap}M", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", _hermit_classpath(),
                    "org.semanticweb.HermiT.cli.CommandLine", *actions, "--ignoreUnsupportedDatatypes", path.as_uri()]
         return subprocess.run(command, capture_output=True, text=True)

@@ -68,6 +68,19 @@ def test_an_unusable_setting_is_named_plainly(tmp_path, variable, value):
         assert "Traceback" not in result.stderr
 
 
+def test_an_unusable_hermit_heap_stops_the_build_instead_of_skipping_the_dl_check(project, built):
+    """The DL check reads MIGKG_HERMIT_MEMORY_MB in its own process: a bad value there was a check that "failed
+    to run", and the data was declared valid (exit 0) without it; even when a pass was remembered."""
+    import os
+
+    result = subprocess.run([MIGKG, "validate", "--data", str(project.data_dir), "--ontology", str(project.ontology_dir)],
+                            capture_output=True, text=True, timeout=300, cwd=project.data_dir.parent,
+                            env=dict(os.environ, MIGKG_HERMIT_MEMORY_MB="abc"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "MIGKG_HERMIT_MEMORY_MB='abc' is not usable: give a whole number of at least 64" in result.stderr
+    assert "valid:" not in result.stdout and "Traceback" not in result.stderr
+
+
 def test_stats(project, built):
     out = run(project, "stats").stdout
     assert "OWL 2 DL check: passed" in out
