@@ -56,9 +56,6 @@ class Settings:
     queries_dir: Path = field(default_factory=lambda: _env_path("MIGKG_QUERIES", PROJECT_ROOT / "queries"))
     # var/store is a symlink to the current build under var/builds/; a build swaps it atomically.
     store_path: Path = field(default_factory=lambda: _env_path("MIGKG_STORE", PROJECT_ROOT / "var" / "store"))
-    sources_dir: Path = field(
-        default_factory=lambda: _env_path("MIGKG_SOURCES", PROJECT_ROOT.parent / "shared" / "sources")
-    )
     # Where the graph lives: `oxigraph:PATH` (the embedded store; default: the store path above) or
     # `sparql:URL` (any SPARQL 1.1 endpoint loaded with `migkg publish`).
     backend: str = field(default_factory=lambda: os.environ.get("MIGKG_BACKEND", ""))
