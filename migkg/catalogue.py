@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
-from .namespaces import PREFIXES, sparql_prologue
+from .namespaces import PREFIXES, XSD, sparql_prologue
 from .sparql_lexer import SparqlSyntaxError, bind_values
 from .store import union_options
 
@@ -46,7 +46,7 @@ class CannedQuery:
         bound = {}
         for parameter in self.parameters:
             if parameter.name in values and values[parameter.name] != "":
-                bound[parameter.name] = parse_term(values[parameter.name])
+                bound[parameter.name] = parse_value(values[parameter.name], parameter.default)
             elif parameter.default is not None:
                 bound[parameter.name] = parameter.default
         return bound
@@ -89,6 +89,20 @@ def parse_term(text: str) -> NamedNode | Literal:
     if not isinstance(value, (NamedNode, Literal)):
         raise QueryInputError(f"{text!r} is not an IRI or literal")
     return value
+
+
+XSD_STRING = NamedNode(XSD + "string")
+
+
+def parse_value(text: str, default: NamedNode | Literal | None) -> NamedNode | Literal:
+    """A parameter's value as parse_term reads it, but bare text where the default is a typed literal takes that
+    type: `2010-01-01` for an xsd:date parameter is the date (as a string it equals no date: an empty answer)."""
+    term = parse_term(text)
+    if (isinstance(default, Literal) and default.datatype != XSD_STRING and not default.language
+            and isinstance(term, Literal) and term.datatype == XSD_STRING and not term.language
+            and not text.strip().startswith(("'", '"'))):
+        return Literal(term.value, datatype=default.datatype)
+    return term
 
 
 def read_query(path: Path) -> CannedQuery:

@@ -169,6 +169,20 @@ def test_queries_lists_each_default_as_param_reads_it_back():
     assert {key: parse_term(value) for key, value in shown.items()} == defaults
 
 
+@pytest.mark.parametrize("given, expected", [
+    ("2010-01-01", '"2010-01-01"^^<http://www.w3.org/2001/XMLSchema#date>'),  # bare: the default's type
+    ('"2010-01-01"^^xsd:date', '"2010-01-01"^^<http://www.w3.org/2001/XMLSchema#date>'),
+    ('"2010-01-01"', '"2010-01-01"'),  # quoted: the string the user wrote
+])
+def test_a_bare_param_value_takes_the_type_of_the_parameters_default(given, expected):
+    """`--param asOf=2010-01-01` bound a string, which no date equals: one empty row, no error."""
+    from migkg.catalogue import load_catalogue
+    from migkg.config import Settings
+
+    canned = load_catalogue(Settings().queries_dir)["parties-to-treaty-as-of"]
+    assert str(canned.bindings({"asOf": given})["asOf"]) == expected
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--port", "99999"], "argument --port: '99999' is not usable: give a whole number from 1 to 65535"),
     (["--port", "-1"], "argument --port: '-1' is not usable"),
