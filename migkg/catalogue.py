@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Store, parse
 
-from .namespaces import PREFIXES, XSD, sparql_prologue
+from .namespaces import PREFIXES, XSD, prefixed, sparql_prologue
 from .sparql_lexer import SparqlSyntaxError, bind_values
 from .store import union_options
 
@@ -92,6 +92,14 @@ def parse_term(text: str) -> NamedNode | Literal:
 
 
 XSD_STRING = NamedNode(XSD + "string")
+
+
+def term_text(term: NamedNode | Literal) -> str:
+    """A term as a user would type it and parse_term reads it back: a prefixed name where a project prefix fits;
+    a literal keeps its quotes, datatype or language (a bare 2004-01-01 would be a plain string)."""
+    if isinstance(term, NamedNode):
+        return prefixed(term.value) or f"<{term.value}>"
+    return str(term)
 
 
 def parse_value(text: str, default: NamedNode | Literal | None) -> NamedNode | Literal:

@@ -16,10 +16,10 @@ from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, Que
 
 from .build import BuildFailed, build, prepare
 from .backend import BackendConfigError, BackendUnavailable, QueryRejected
-from .catalogue import QueryInputError, load_catalogue, read_query
+from .catalogue import QueryInputError, load_catalogue, read_query, term_text
 from .config import SettingError, Settings, env_number, number_between, wanted_number
 from .export import FORMATS as EXPORT_FORMATS
-from .namespaces import PREFIXES
+from .namespaces import prefixed
 from .serving import server_command
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_STORE = 1, 2, 3
@@ -184,15 +184,6 @@ SELECT ?resource ?label WHERE {
 }"""
 
 
-def _prefixed(iri: str) -> str | None:
-    """`mig:Actor` where a project prefix fits (the longest namespace), else None."""
-    for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        local = iri[len(namespace):]
-        if iri.startswith(namespace) and re.fullmatch(r"[\w-]*", local):
-            return f"{prefix}:{local}"
-    return None
-
-
 def _table_labels(snapshot, iris: set[str]) -> dict[str, str]:
     """The English label of each IRI (the shortest when there are several), as the web table shows it."""
     labels: dict[str, str] = {}
@@ -210,7 +201,7 @@ def _cell(term, labels: dict[str, str]) -> str:
     if term is None:
         return ""
     if isinstance(term, NamedNode):
-        name, label = _prefixed(term.value), labels.get(term.value)
+        name, label = prefixed(term.value), labels.get(term.value)
         if label:  # the name says what it is; the prefixed name, where there is one, says which IRI
             return f"{label} ({name})" if name else label
         return name or f"<{term.value}>"
@@ -240,16 +231,9 @@ def _print_table(variables: list[str], rows: list[list[str]]) -> None:
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
-def _typed(term) -> str:
-    """A parameter default as `--param` reads it back to the same term (and as the editor shows it)."""
-    if isinstance(term, NamedNode):
-        return _prefixed(term.value) or f"<{term.value}>"
-    return str(term)  # a literal keeps its quotes, datatype or language: a bare 2004-01-01 would be a plain string
-
-
 def cmd_queries(args) -> int:
     for slug, query in load_catalogue(_settings(args).queries_dir).items():
-        params = ", ".join(f"{p.name}={_typed(p.default) if p.default else ''}" for p in query.parameters)
+        params = ", ".join(f"{p.name}={term_text(p.default) if p.default else ''}" for p in query.parameters)
         print(f"{slug:40} {query.title}" + (f"  [{params}]" if params else ""))
     return 0
 

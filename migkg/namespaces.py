@@ -1,5 +1,7 @@
 """The IRIs migkg mints and the vocabularies it reuses, as pyoxigraph NamedNodes."""
 
+import re
+
 from pyoxigraph import NamedNode
 
 BASE = "https://w3id.org/migkg/"
@@ -56,3 +58,14 @@ def term(namespace: str, local: str) -> NamedNode:
 def sparql_prologue(prefixes: dict[str, str] = PREFIXES) -> str:
     """PREFIX declarations for `prefixes`, to put in front of a query text."""
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in prefixes.items())
+
+
+_LOCAL_NAME = re.compile(r"(?:[A-Za-z0-9_](?:[\w.-]*[\w-])?)?")
+
+
+def prefixed(iri: str) -> str | None:
+    """`mig:Actor` for an IRI in one of the project's namespaces (the longest that fits), else None."""
+    for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
+        if iri.startswith(namespace) and _LOCAL_NAME.fullmatch(iri[len(namespace):]):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return None

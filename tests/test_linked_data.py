@@ -208,3 +208,15 @@ def test_a_dump_is_revalidated_not_kept_for_an_hour(client):
     response = client.get("/downloads/migkg.ttl")
     assert response.headers["Cache-Control"] == "public, no-cache"
     assert client.get("/downloads/migkg.ttl", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_descriptions_name_the_public_url_not_the_host_a_client_sends(settings):
+    from webapp import create_app
+
+    app = create_app(settings.with_changes(public_url="https://migkg.example.org/"))
+    client = app.test_client()
+    void = client.get("/downloads/void.ttl", headers={"Host": "evil.example"}).get_data(as_text=True)
+    described = client.get("/sparql", headers={"Host": "evil.example", "Accept": "text/turtle"}).get_data(as_text=True)
+    assert "evil.example" not in void + described
+    assert "<https://migkg.example.org/sparql>" in void and "<https://migkg.example.org/sparql>" in described
+    app.extensions["migkg_backend"].close()

@@ -61,6 +61,15 @@ def test_bad_short_links_say_what_is_wrong(client, query, status, message):
     assert message in response.get_data(as_text=True)
 
 
+def test_a_short_link_reads_a_bare_date_as_the_date_parameter_it_is(client):
+    typed = client.get("/sparql?" + urlencode({"example": "parties-to-treaty-as-of", "asOf": '"2010-01-01"^^xsd:date',
+                                               "format": "csv"}))
+    bare = client.get("/sparql?" + urlencode({"example": "parties-to-treaty-as-of", "asOf": "2010-01-01",
+                                              "format": "csv"}))
+    assert typed.status_code == bare.status_code == 200
+    assert bare.get_data() == typed.get_data() and len(typed.get_data(as_text=True).splitlines()) > 2
+
+
 def test_a_bad_short_link_followed_in_a_browser_gets_a_page(client):
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     response = client.get("/sparql?example=no-such-query", headers={"Accept": browser})

@@ -14,6 +14,7 @@ from migkg.namespaces import DCAT, DCTERMS, FOAF, MIG, ONTOLOGY_IRI, RDF, RDFS, 
 from . import conneg, explorer
 from . import graph_views as views
 from .linked_data import serialize_rdf
+from .security import public_root
 from .backend_access import backend
 
 blueprint = Blueprint("downloads", __name__)
@@ -50,7 +51,7 @@ def dataset_iri() -> str:
 def void_triples() -> list[Triple]:
     """VoID + DCAT description of the dataset: size, classes, sources, endpoint, dumps, examples, licence."""
     db = backend()
-    root = request.url_root
+    root = public_root()
     dataset = NamedNode(dataset_iri())
     summary = db.build.summary
     graphs = summary.get("graphs", {})

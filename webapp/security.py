@@ -67,6 +67,13 @@ def _harden(response):
     return response
 
 
+def public_root() -> str:
+    """This site's absolute root URL, ending in "/": the configured public URL, else as the request reached it
+    (descriptions that name the site's own addresses: the VoID, the service description)."""
+    public = current_app.config["MIGKG"].public_url
+    return public.rstrip("/") + "/" if public else request.url_root
+
+
 def public_location(location: str) -> str:
     """A redirect target on this site, built from the configured public URL (or left relative), never the Host header."""
     parts = urlsplit(location)

@@ -15,13 +15,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType, default_exceptions
 
 from migkg.backend import GRAPH_DUMP, Answer, Dataset
-from migkg.catalogue import CannedQuery, QueryInputError, parse_term, read_query
+from migkg.catalogue import CannedQuery, QueryInputError, parse_term, read_query, term_text
 from migkg.namespaces import PREFIXES
 
 from . import conneg
 from .backend_access import backend
 from .form_parsing import read_form
 from .response_cache import keep_for_build
+from .security import public_root
 from .workbench import expand_example
 
 blueprint = Blueprint("sparql", __name__)
@@ -336,7 +337,7 @@ def _answer_description(operation: Operation) -> Response:
     _, graph_format = _negotiated(operation)
     if graph_format is None:
         _fail(406, _unacceptable_message(graphs_only=True))
-    endpoint = request.base_url
+    endpoint = public_root() + request.path.lstrip("/")
     tag = _etag("service-description", endpoint, graph_format.media_type)
     unchanged = _not_modified(tag)
     if unchanged is not None:
@@ -364,22 +365,11 @@ def catalogue() -> tuple[list[CannedQuery], list[str]]:
     return queries, broken
 
 
-def _term_text(term) -> str:
-    """A parameter default as a user would type it: a prefixed name where a project prefix fits."""
-    if isinstance(term, NamedNode):
-        for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-            local = term.value[len(namespace):]
-            if term.value.startswith(namespace) and re.fullmatch(r"[\w-]+", local or "-"):
-                return f"{prefix}:{local}"
-        return f"<{term.value}>"
-    return str(term)
-
-
 def _editor(operation: Operation | None) -> Response:
     queries, broken = catalogue()
     examples = [
         {"slug": q.slug, "title": q.title, "description": q.description, "text": q.text,
-         "parameters": [{"name": p.name, "default": _term_text(p.default) if p.default is not None else ""}
+         "parameters": [{"name": p.name, "default": term_text(p.default) if p.default is not None else ""}
                         for p in q.parameters]}
         for q in queries
     ]

@@ -9,9 +9,9 @@ from pyoxigraph import Literal, NamedNode
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound
 
-from migkg.catalogue import CannedQuery, QueryInputError, load_catalogue, parse_term
+from migkg.catalogue import CannedQuery, QueryInputError, load_catalogue, parse_value
 from migkg.config import PROJECT_ROOT
-from migkg.namespaces import ID, PREFIXES, SHAPES_GRAPH
+from migkg.namespaces import ID, PREFIXES, SHAPES_GRAPH, prefixed
 
 from . import explorer
 from .backend_access import backend
@@ -45,16 +45,6 @@ def _db():
 
 
 # ------------------------------------------------------------------------------------------ names
-
-
-def prefixed(iri: str) -> str | None:
-    """`mig:Actor` for an IRI in one of the project's namespaces (the longest that fits), else None."""
-    for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if iri.startswith(namespace):
-            local = iri[len(namespace):]
-            if re.fullmatch(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?", local or "") or local == "":
-                return f"{prefix}:{local}"
-    return None
 
 
 def best_label(annotation: views.Annotation, language: str) -> tuple[str, str]:
@@ -173,7 +163,7 @@ def resolve_value(parameter: str, text: str, default) -> NamedNode | Literal:
     """A parameter value as a term: IRI or literal syntax as written, or, where an IRI is expected, a resource's name."""
     text = text.strip()
     try:
-        term = parse_term(text)
+        term = parse_value(text, default)  # a bare date for a date parameter is the date, as in `migkg query`
     except QueryInputError as error:
         raise BadRequest(f"`{parameter}`: {error}.") from None
     if isinstance(term, NamedNode) or not isinstance(default, NamedNode) or text.startswith(("'", '"')):
