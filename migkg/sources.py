@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, parse
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 
-from .namespaces import ONTOLOGY_GRAPH, SHAPES_GRAPH
+from .namespaces import BASE, MIG, ONTOLOGY_GRAPH, OWL, RDF, RDFS, SHAPES_GRAPH
 
 FORMATS = {".ttl": RdfFormat.TURTLE, ".trig": RdfFormat.TRIG, ".nt": RdfFormat.N_TRIPLES, ".nq": RdfFormat.N_QUADS}
 # Data may also come as RDF/XML or JSON-LD: a curator's file in either is read, not skipped (RDF/XML holds no
@@ -51,7 +51,7 @@ def parse_file(path: Path) -> list[Quad]:
         text = path.read_bytes()
         # Editors on Windows start UTF-8 files with a byte order mark, which Oxigraph reads as a subject.
         text = text[len(UTF8_BOM):] if text.startswith(UTF8_BOM) else text
-        return list(parse(text, format=DATA_FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
+        quads = list(parse(text, format=DATA_FORMATS[path.suffix.lower()], base_iri=path.resolve().as_uri()))
     except SyntaxError as error:
         where = f", line {error.lineno}" if error.lineno else ""
         why = ("a remote @context cannot be fetched (the build reads no network): put the context in the file"
@@ -59,6 +59,23 @@ def parse_file(path: Path) -> list[Quad]:
         raise InputError(f"{path}{where}: syntax error. {why}") from None
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from None
+    _refuse_file_iris(path, text, quads)
+    return quads
+
+
+def _refuse_file_iris(path: Path, text: bytes, quads: list[Quad]) -> None:
+    """A relative IRI without @base is read against the file's own location (file:///…): the published graph
+    would hold the curator's directory, and the resource would change with it."""
+    for quad in quads:
+        for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
+            if isinstance(term, NamedNode) and term.value.startswith("file:"):
+                folder = path.resolve().parent.as_uri() + "/"
+                written = term.value.removeprefix(folder)
+                line = next((number for number, content in enumerate(text.splitlines(), 1)
+                             if f"<{written}>".encode() in content), None)
+                where = f", line {line}" if line else ""
+                raise InputError(f"{path}{where}: <{written}> is a relative IRI, read against the file's own location "
+                                 f"({term.value}): write it in full (https://w3id.org/migkg/id/…) or as a prefixed name")
 
 
 def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> ParsedInputs:
@@ -80,6 +97,7 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
         bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
         bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+    properties = {q.subject for q in inputs.ontology if q.predicate == TYPE and q.object in PROPERTY_CLASSES}
     for path in rdf_files(data_dir, DATA_FORMATS):
         quads = parse_file(path)
         inputs.files.append(path)
@@ -91,8 +109,41 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
                 f"{first.subject} {first.predicate} {first.object}: put every fact in the graph of "
                 "the source section that states it (see data/README.md)"
             )
+        _refuse_foreign_statements(path, quads, properties)
         for quad in quads:
             if isinstance(quad.subject, NamedNode):
                 inputs.subject_files[quad.subject.value].add(str(path.name))
         inputs.data.extend(quads)
     return inputs
+
+
+# Predicates that define a term (its class, place in the hierarchy, domain, range, name): the ontology's terms
+# are defined in ontology/ alone. Data may still annotate them with what a source says (skos:scopeNote).
+DEFINING_NAMESPACES = (RDF, RDFS, OWL)
+TYPE = NamedNode(RDF + "type")
+PROPERTY_CLASSES = {NamedNode(OWL + kind) for kind in ("ObjectProperty", "DatatypeProperty", "AnnotationProperty",
+                                                        "TransitiveProperty", "SymmetricProperty",
+                                                        "FunctionalProperty")} | {NamedNode(RDF + "Property")}
+
+
+def _refuse_foreign_statements(path: Path, quads: list[Quad], properties: set[NamedNode]) -> None:
+    """Refuse graphs named by blank nodes (no section can be cited by one), statements about resources outside
+    the project's namespace, definitions of the ontology's terms, and properties of its namespace that it does
+    not declare (properties: those it declares)."""
+    for quad in quads:
+        if isinstance(quad.graph_name, BlankNode):
+            raise InputError(f"{path}: a graph is named by a blank node (_:{quad.graph_name.value}), e.g. "
+                             f"{quad.subject} {quad.predicate} {quad.object}: name it by the source section "
+                             "that states its facts (…/source/{doc}#{section}, see data/README.md)")
+        if isinstance(quad.subject, NamedNode) and not quad.subject.value.startswith(BASE):
+            raise InputError(f"{path}: a statement about {quad.subject}, outside {BASE}: the data describes only "
+                             f"the project's own resources ({BASE}id/…); link to others as objects")
+        if (isinstance(quad.subject, NamedNode) and quad.subject.value.startswith(MIG)
+                and quad.predicate.value.startswith(DEFINING_NAMESPACES)):
+            raise InputError(f"{path}: {quad.subject} {quad.predicate} {quad.object} defines an ontology term: "
+                             "the terms are defined in ontology/migration.ttl; data may only annotate them "
+                             "with what a source says (skos:scopeNote)")
+        if quad.predicate.value.startswith(MIG) and quad.predicate not in properties:
+            # A typo (mig:establishedin): its statements would be published and never found by a query or shape.
+            raise InputError(f"{path}: {quad.subject} uses {quad.predicate}, a property the ontology does not "
+                             "declare (a misspelt name?): use one of ontology/migration.ttl's properties")

@@ -227,6 +227,21 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
         # a resource in two disjoint classes
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process a mig:Convention . }',
          "declares disjoint"),
+        # a graph named by a blank node escaped the check that every graph is a described section
+        (PREFIXES + '_:g { id:d a mig:Declaration ; rdfs:label "D"@en . }', "a graph is named by a blank node"),
+        # a relative IRI was read against the file's location: the curator's directory was published
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n id:d a mig:Declaration ;\n'
+                    ' rdfs:label "D"@en ; mig:supplements <untoc> . }',
+         "bad.trig, line 11: <untoc> is a relative IRI"),
+        # a fact about a resource outside the project's namespace
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { <http://example.org/x> a mig:Declaration ; '
+                    'rdfs:label "X"@en . }', "a statement about <http://example.org/x>, outside https://w3id.org/migkg/"),
+        # data redefining an ontology term (a second name for a class; a new superclass changes the reasoning)
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { mig:State rdfs:label "Nation"@en . }',
+         "defines an ontology term"),
+        # a misspelt property of the ontology's namespace was published and never found
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:establishedin '
+                    '"2003"^^xsd:gYear . }', "a property the ontology does not declare"),
     ],
 )
 def test_invalid_data_fails_with_a_plain_message(project, text, expected):
