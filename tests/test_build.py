@@ -242,6 +242,14 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
         # a misspelt property of the ontology's namespace was published and never found
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:establishedin '
                     '"2003"^^xsd:gYear . }', "a property the ontology does not declare"),
+        # org:role's range made any IRI a role: a role outside the role scheme passed
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process-chair a org:Membership ; '
+                    'rdfs:label "IOM, emperor"@en ; org:member id:iom ; org:organization id:colombo-process ; '
+                    'org:role <https://w3id.org/migkg/id/role/emperor> . }',
+         "exactly one role from the role scheme (org:role id/role/…) [value: <https://w3id.org/migkg/id/role/emperor>]"),
+        # a blank English label counted as one
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:d a mig:Declaration ; rdfs:label " "@en . }',
+         "has no English label"),
     ],
 )
 def test_invalid_data_fails_with_a_plain_message(project, text, expected):
