@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -111,18 +112,19 @@ class NewBuild:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         directory = self.root / f"{stamp}-{build_id[:12]}"
         suffix = 1
-        while True:
-            try:
-                directory.mkdir()  # exclusive: two builds of the same data in the same second get two names
-                break
-            except FileExistsError:
-                directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
-                suffix += 1
-        self.directory = directory
-        # Held until the switch: another build's _prune skips a directory someone holds, so a build
-        # running beside this one never removes it half-written.
-        self._claim: int | None = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
-        fcntl.flock(self._claim, fcntl.LOCK_SH)
+        with _builds_locked(self.root):
+            while True:
+                try:
+                    directory.mkdir()  # exclusive: two builds of the same data in the same second get two names
+                    break
+                except FileExistsError:
+                    directory = self.root / f"{stamp}-{build_id[:12]}-{suffix}"
+                    suffix += 1
+            self.directory = directory
+            # Held until the switch: another build's _prune skips a directory someone holds, so a build
+            # running beside this one never removes it half-written.
+            self._claim: int | None = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+            fcntl.flock(self._claim, fcntl.LOCK_SH)
         self._loading: int | None = None
         self._loaded_all = False
         self._dumping: int | None = None
@@ -312,20 +314,40 @@ def write_dumps(store: Store, directory: Path) -> None:
 
 
 def _prune(root: Path, keep: Path) -> None:
-    """Remove old builds that no process has open, keeping the newest KEEP_BUILDS whatever happens."""
-    builds = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    old = [p for p in builds if p != keep][: max(0, len(builds) - KEEP_BUILDS)]
-    for directory in old:
-        try:
-            lock_fd = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock_fd)
-            continue  # a worker still reads it; a later build reclaims it
-        try:
-            shutil.rmtree(directory, ignore_errors=True)
-        finally:
-            os.close(lock_fd)
+    """Remove what killed builds left (directories without a manifest) and old builds, each only if no process has
+    it open, keeping the newest KEEP_BUILDS complete builds whatever happens."""
+    with _builds_locked(root):
+        builds = sorted((p for p in root.iterdir() if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
+        complete = [p for p in builds if (p / MANIFEST).is_file()]
+        # A build in progress has no manifest either, but holds its claim until the switch: _remove_unless_open skips it.
+        left_by_killed_builds = [p for p in builds if p not in complete]
+        for directory in left_by_killed_builds + complete[: max(0, len(complete) + 1 - KEEP_BUILDS)]:
+            _remove_unless_open(directory)
+
+
+@contextmanager
+def _builds_locked(root: Path) -> Iterator[None]:
+    """Held while a build directory is made and claimed, and while pruning: a directory is never seen unclaimed
+    between the two."""
+    lock_fd = os.open(root.parent / f".{root.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)  # beside: builds/ holds builds only
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock_fd)
+
+
+def _remove_unless_open(directory: Path) -> None:
+    try:
+        lock_fd = os.open(directory / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        return  # a worker still reads it, or a build still writes it; a later build reclaims it
+    try:
+        shutil.rmtree(directory, ignore_errors=True)
+    finally:
+        os.close(lock_fd)

@@ -345,6 +345,7 @@ def test_a_build_in_progress_is_never_pruned_by_another(tmp_path):
     running = NewBuild(store_path, "a" * 64)
     finished = [NewBuild(store_path, f"{n}" * 64) for n in range(KEEP_BUILDS + 2)]
     for other in finished:
+        (other.directory / MANIFEST).write_text("{}")
         other._release()  # as a finished build leaves its directory
     os.utime(running.directory, (1, 1))  # the oldest of all
     _prune(running.root, keep=finished[-1].directory)
@@ -352,3 +353,22 @@ def test_a_build_in_progress_is_never_pruned_by_another(tmp_path):
     assert sum(1 for other in finished if other.directory.is_dir()) == KEEP_BUILDS
     running.abandon()
     assert not running.directory.exists()
+
+
+def test_what_killed_builds_left_is_removed_and_complete_builds_are_kept(tmp_path):
+    """A build killed (SIGKILL) leaves a directory without a manifest that nobody holds: the next build removes
+    every such one. They pushed the previous complete builds out of the KEEP_BUILDS kept, and stayed."""
+    from migkg.store import KEEP_BUILDS, NewBuild, _prune
+
+    store_path = tmp_path / "var" / "store"
+    complete = [NewBuild(store_path, f"{n}" * 64) for n in range(KEEP_BUILDS)]
+    for number, finished in enumerate(complete):
+        (finished.directory / MANIFEST).write_text("{}")
+        finished._release()
+        os.utime(finished.directory, (number + 1, number + 1))
+    killed = [NewBuild(store_path, f"{n}" * 64) for n in "abcd"]
+    for leftover in killed:
+        leftover._release()  # the process that held the claim is gone
+    _prune(complete[-1].root, keep=complete[-1].directory)
+    assert [finished.directory.is_dir() for finished in complete] == [True] * KEEP_BUILDS
+    assert [leftover.directory.exists() for leftover in killed] == [False] * len(killed)
