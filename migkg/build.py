@@ -50,7 +50,7 @@ def build_id(inputs: ParsedInputs) -> str:
     digest = hashlib.sha256(__version__.encode())
     for path in inputs.files:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        digest.update(inputs.digests[path].encode())
     return digest.hexdigest()
 
 

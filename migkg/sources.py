@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,15 @@ class ParsedInputs:
     shapes: list[Quad] = field(default_factory=list)
     data: list[Quad] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Each file's SHA-256 as it was parsed: the build's identity, whatever happens to the file afterwards.
+    digests: dict[Path, str] = field(default_factory=dict)
     subject_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def read(self, path: Path) -> list[Quad]:
+        quads, text = parse_file(path)
+        self.files.append(path)
+        self.digests[path] = hashlib.sha256(text).hexdigest()
+        return quads
 
     def file_of(self, subject: str) -> str:
         files = sorted(self.subject_files.get(subject, ()))
@@ -37,16 +46,23 @@ class ParsedInputs:
 
 
 def rdf_files(directory: Path, formats: dict = FORMATS) -> list[Path]:
-    """The RDF files under a directory, in a stable order."""
+    """The RDF files under a directory, in a stable order. InputError for a name of an RDF file that is no
+    file (a broken link, a pipe): skipped, its statements would be missing without a word."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in formats)  # .TTL too
+    named = sorted(p for p in directory.rglob("*") if p.suffix.lower() in formats and not p.is_dir())  # .TTL too
+    for path in named:
+        if not path.is_file():
+            raise InputError(f"{path}: is not a readable file (a broken link, a pipe or a device): point it at the "
+                             "file, or remove it")
+    return named
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def parse_file(path: Path) -> list[Quad]:
+def parse_file(path: Path) -> tuple[list[Quad], bytes]:
+    """The file's statements, and its bytes as they were read."""
     try:
         text = path.read_bytes()
         # Editors on Windows start UTF-8 files with a byte order mark, which Oxigraph reads as a subject.
@@ -60,7 +76,7 @@ def parse_file(path: Path) -> list[Quad]:
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from None
     _refuse_file_iris(path, text, quads)
-    return quads
+    return quads, text
 
 
 def _refuse_file_iris(path: Path, text: bytes, quads: list[Quad]) -> None:
@@ -92,15 +108,13 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         raise InputError(f"no data files ({', '.join(sorted(DATA_FORMATS))}) in {data_dir}: a build without curated "
                          "data would replace the graph being served with an empty one")
     for path in rdf_files(ontology_dir):
-        quads = parse_file(path)
-        inputs.files.append(path)
+        quads = inputs.read(path)
         target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
         bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
         bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
     properties = {q.subject for q in inputs.ontology if q.predicate == TYPE and q.object in PROPERTY_CLASSES}
     for path in rdf_files(data_dir, DATA_FORMATS):
-        quads = parse_file(path)
-        inputs.files.append(path)
+        quads = inputs.read(path)
         loose = [q for q in quads if isinstance(q.graph_name, DefaultGraph)]
         if loose:
             first = loose[0]

@@ -174,6 +174,30 @@ def test_json_ld_and_rdf_xml_data_are_read_not_skipped(tmp_path):
         read_inputs(remote.ontology_dir, remote.data_dir, remote.shapes_file)
 
 
+def test_a_broken_link_named_as_a_data_file_is_refused_not_skipped(project):
+    """A data file that is a link to nothing was skipped without a word: its facts were missing from a valid build."""
+    (project.data_dir / "moved.trig").symlink_to(project.data_dir.parent / "elsewhere.trig")
+    with pytest.raises(BuildFailed, match=r"moved.trig: is not a readable file \(a broken link"):
+        prepare(project, dl_check=False)
+
+
+def test_a_data_file_deleted_while_the_build_runs_does_not_stop_it(project, monkeypatch):
+    """The build's identity is computed from the bytes parsed, not by reading every file again (a file deleted
+    or edited meanwhile raised FileNotFoundError, or gave the build the identity of content it did not hold)."""
+    from migkg import build as build_module
+
+    def read_then_delete(*args):
+        inputs = read_inputs(*args)
+        (project.data_dir / "colombo.trig").unlink()
+        return inputs
+
+    read_inputs = build_module.read_inputs
+    monkeypatch.setattr(build_module, "read_inputs", read_then_delete)
+    build(project, dl_check=False)
+    assert ask(open_read_only(project.store_path).store,
+               "ASK { <https://w3id.org/migkg/id/colombo-process> a ?class }")
+
+
 def test_syntax_error_names_file_and_line_and_keeps_previous_store(project):
     build(project, dl_check=False)
     before = _snapshot(project)
