@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, parse
+import rdflib
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
 
-from .namespaces import BASE, MIG, ONTOLOGY_GRAPH, OWL, RDF, RDFS, SHAPES_GRAPH
+from .namespaces import BASE, MIG, ONTOLOGY_GRAPH, OWL, RDF, RDFS, SHAPES_GRAPH, XSD
 
 FORMATS = {".ttl": RdfFormat.TURTLE, ".trig": RdfFormat.TRIG, ".nt": RdfFormat.N_TRIPLES, ".nq": RdfFormat.N_QUADS}
 # Data may also come as RDF/XML or JSON-LD: a curator's file in either is read, not skipped (RDF/XML holds no
@@ -76,7 +79,14 @@ def parse_file(path: Path) -> tuple[list[Quad], bytes]:
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from None
     _refuse_file_iris(path, text, quads)
+    _refuse_ill_typed_literals(path, text, quads)
     return quads, text
+
+
+def _line(text: bytes, written: str) -> str:
+    """", line N" for the first line of `text` holding `written`, else "" (the statement was written otherwise)."""
+    number = next((number for number, content in enumerate(text.splitlines(), 1) if written.encode() in content), None)
+    return f", line {number}" if number else ""
 
 
 def _refuse_file_iris(path: Path, text: bytes, quads: list[Quad]) -> None:
@@ -85,12 +95,8 @@ def _refuse_file_iris(path: Path, text: bytes, quads: list[Quad]) -> None:
     for quad in quads:
         for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
             if isinstance(term, NamedNode) and term.value.startswith("file:"):
-                folder = path.resolve().parent.as_uri() + "/"
-                written = term.value.removeprefix(folder)
-                line = next((number for number, content in enumerate(text.splitlines(), 1)
-                             if f"<{written}>".encode() in content), None)
-                where = f", line {line}" if line else ""
-                raise InputError(f"{path}{where}: <{written}> is a relative IRI, read against the file's own location "
+                written = term.value.removeprefix(path.resolve().parent.as_uri() + "/")
+                raise InputError(f"{path}{_line(text, f'<{written}>')}: <{written}> is a relative IRI, read against the file's own location "
                                  f"({term.value}): write it in full (https://w3id.org/migkg/id/…) or as a prefixed name")
 
 
@@ -129,6 +135,28 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
                 inputs.subject_files[quad.subject.value].add(str(path.name))
         inputs.data.extend(quads)
     return inputs
+
+
+# rdflib logs a traceback for each literal it cannot convert; the build says what is wrong instead.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
+# Lexical forms (XML Schema 1.1) of datatypes rdflib takes without a check ("20x3"^^xsd:gYear had a value of None).
+_YEAR, _ZONE = r"-?([1-9][0-9]{3,}|0[0-9]{3})", r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+UNCHECKED_BY_RDFLIB = {XSD + "gYear": re.compile(_YEAR + _ZONE),
+                       XSD + "gYearMonth": re.compile(_YEAR + "-(0[1-9]|1[0-2])" + _ZONE)}
+
+
+def _refuse_ill_typed_literals(path: Path, text: bytes, quads: list[Quad]) -> None:
+    """A literal whose text is no value of its XML Schema datatype ("2013-02-30"^^xsd:date, "two"^^xsd:integer)
+    sorts, compares and filters as nothing: refused wherever it is, not only where a shape checks the datatype."""
+    for quad in quads:
+        literal = quad.object
+        if not isinstance(literal, Literal) or not literal.datatype.value.startswith(XSD):
+            continue
+        lexical_form = UNCHECKED_BY_RDFLIB.get(literal.datatype.value)
+        if (lexical_form.fullmatch(literal.value) is None if lexical_form is not None
+                else rdflib.Literal(literal.value, datatype=rdflib.URIRef(literal.datatype.value)).ill_typed):
+            raise InputError(f"{path}{_line(text, literal.value)}: {quad.subject} {quad.predicate} {literal}: "
+                             f"{literal.value!r} is not a valid xsd:{literal.datatype.value.removeprefix(XSD)}")
 
 
 # Predicates that define a term (its class, place in the hierarchy, domain, range, name): the ontology's terms

@@ -271,6 +271,15 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
                     'rdfs:label "IOM, emperor"@en ; org:member id:iom ; org:organization id:colombo-process ; '
                     'org:role <https://w3id.org/migkg/id/role/emperor> . }',
          "exactly one role from the role scheme (org:role id/role/…) [value: <https://w3id.org/migkg/id/role/emperor>]"),
+        # rdflib (and so pyshacl) takes any text as an xsd:gYear or xsd:gYearMonth
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:startDate '
+                    '"2013-13"^^xsd:gYearMonth . }', "bad.trig, line 9: <https://w3id.org/migkg/id/colombo-process> "
+                                                      "<https://w3id.org/migkg/ontology#startDate> "),
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:establishedIn '
+                    '"20x3"^^xsd:gYear . }', "'20x3' is not a valid xsd:gYear"),
+        # an ill-typed literal where no shape checks the datatype
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n id:colombo-process rdfs:comment "x"@en ;\n'
+                    ' mig:stageNumber "two"^^xsd:integer . }', "bad.trig, line 11: "),
         # a blank English label counted as one
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:d a mig:Declaration ; rdfs:label " "@en . }',
          "has no English label"),
