@@ -10,7 +10,7 @@ from itertools import combinations
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from .namespaces import DCTERMS, OWL, RDF, RDFS, SKOS
+from .namespaces import DCTERMS, OWL, RDF, RDFS, SKOS, STATE
 
 NAME_PREDICATES = {RDFS + "label", DCTERMS + "title"}
 SAME_THING = {SKOS + "exactMatch", OWL + "sameAs"}
@@ -93,9 +93,19 @@ def shared_names(data: list[Quad]) -> list[SharedName]:
     return sorted(found.values(), key=lambda s: (s.resource, s.other))
 
 
+def states_linked_as_one(data: list[Quad]) -> list[str]:
+    """owl:sameAs / skos:exactMatch between two states: two ISO 3166-1 codes are two countries (the build makes
+    each from pycountry), and a reasoner reading owl:sameAs would merge their memberships and treaty actions."""
+    return sorted(f"{q.subject} {q.predicate} {q.object}: two ISO 3166-1 codes are two countries, never the same thing"
+                  for q in data if q.predicate.value in SAME_THING and q.subject != q.object
+                  and q.subject.value.startswith(STATE) and isinstance(q.object, NamedNode)
+                  and q.object.value.startswith(STATE))
+
+
 def check_identity(data: list[Quad]) -> str | None:
-    """A plain message naming every pair that shares a name, or None when every thing has one IRI."""
-    problems = shared_names(data)
+    """A plain message naming every pair that shares a name or states linked as one, or None when every thing has
+    one IRI."""
+    problems = [str(p) for p in shared_names(data)] + states_linked_as_one(data)
     if not problems:
         return None
-    return f"identity: {len(problems)} pair(s) of resources share a name:\n  " + "\n  ".join(str(p) for p in problems)
+    return f"identity: {len(problems)} pair(s) of resources share a name or are linked as one:\n  " + "\n  ".join(problems)

@@ -266,6 +266,10 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
         # a misspelt property of the ontology's namespace was published and never found
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process mig:establishedin '
                     '"2003"^^xsd:gYear . }', "a property the ontology does not declare"),
+        # two states linked as one thing (a reasoner would merge two countries' memberships)
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { <https://w3id.org/migkg/id/state/THA> '
+                    '<http://www.w3.org/2002/07/owl#sameAs> <https://w3id.org/migkg/id/state/NPL> . }',
+         "two ISO 3166-1 codes are two countries"),
         # org:role's range made any IRI a role: a role outside the role scheme passed
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process-chair a org:Membership ; '
                     'rdfs:label "IOM, emperor"@en ; org:member id:iom ; org:organization id:colombo-process ; '
