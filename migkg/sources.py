@@ -110,6 +110,9 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     for directory, what in ((ontology_dir, "ontology"), (data_dir, "data")):
         if not directory.is_dir():
             raise InputError(f"the {what} directory {directory} does not exist (or is not a directory)")
+    if not shapes_file.is_file():
+        raise InputError(f"the shapes file {shapes_file} does not exist: without it the data would be published "
+                         "unvalidated")
     if not rdf_files(data_dir, DATA_FORMATS):
         raise InputError(f"no data files ({', '.join(sorted(DATA_FORMATS))}) in {data_dir}: a build without curated "
                          "data would replace the graph being served with an empty one")
@@ -118,6 +121,9 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
         bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
         bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+    if not inputs.shapes:
+        raise InputError(f"the shapes file {shapes_file} holds no shapes: without them the data would be published "
+                         "unvalidated")
     properties = {q.subject for q in inputs.ontology if q.predicate == TYPE and q.object in PROPERTY_CLASSES}
     for path in rdf_files(data_dir, DATA_FORMATS):
         quads = inputs.read(path)

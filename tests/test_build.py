@@ -174,6 +174,18 @@ def test_json_ld_and_rdf_xml_data_are_read_not_skipped(tmp_path):
         read_inputs(remote.ontology_dir, remote.data_dir, remote.shapes_file)
 
 
+@pytest.mark.parametrize("shapes, expected", [(None, "does not exist"), ("# emptied\n", "holds no shapes")])
+def test_an_ontology_directory_without_the_shapes_is_refused(project, shapes, expected):
+    """Without ontology/shapes.ttl (or with it emptied) the build validated against no shape at all and published
+    whatever it read."""
+    if shapes is None:
+        project.shapes_file.unlink()
+    else:
+        project.shapes_file.write_text(shapes, encoding="utf-8")
+    with pytest.raises(BuildFailed, match=rf"shapes.ttl {expected}: without \w+ the data would be published"):
+        prepare(project, dl_check=False)
+
+
 def test_a_broken_link_named_as_a_data_file_is_refused_not_skipped(project):
     """A data file that is a link to nothing was skipped without a word: its facts were missing from a valid build."""
     (project.data_dir / "moved.trig").symlink_to(project.data_dir.parent / "elsewhere.trig")
