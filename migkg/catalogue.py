@@ -115,7 +115,10 @@ def parse_value(text: str, default: NamedNode | Literal | None) -> NamedNode | L
 
 def read_query(path: Path) -> CannedQuery:
     title, description, parameters = path.stem.replace("-", " ").capitalize(), "", []
-    text = path.read_text(encoding="utf-8-sig")  # a byte order mark (Windows editors) is no part of the query
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a byte order mark (Windows editors) is no part of the query
+    except (OSError, UnicodeDecodeError) as error:
+        raise QueryInputError(f"{path}: cannot be read as a UTF-8 query file: {error}") from None
     for line in text.splitlines():
         match = HEADER.match(line)
         if not match:
@@ -130,12 +133,15 @@ def read_query(path: Path) -> CannedQuery:
         else:
             name, _, default = value.partition(" ")
             name = name.lstrip("?$")
-            parameters.append(Parameter(name, parse_term(default) if default.strip() else None))
+            try:
+                parameters.append(Parameter(name, parse_term(default) if default.strip() else None))
+            except QueryInputError as error:
+                raise QueryInputError(f"{path}: the default of parameter {name}: {error}") from None
     return CannedQuery(path.stem, title, description, text, parameters, path)
 
 
 def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
-    """Every query in the directory, by slug, in name order."""
+    """Every query in the directory, by slug, in name order. QueryInputError names a file that cannot be read."""
     if not directory.is_dir():
         return {}
     return {path.stem: read_query(path) for path in sorted(directory.glob("*.rq")) if SLUG.match(path.stem)}

@@ -125,7 +125,10 @@ def _resolve_query(text: str, catalogue: dict):
 
 def cmd_query(args) -> int:
     settings = _settings(args)
-    catalogue = load_catalogue(settings.queries_dir)
+    try:
+        catalogue = load_catalogue(settings.queries_dir)
+    except QueryInputError as error:
+        return _fail(f"the example queries cannot be read: {error}")
     values = {}
     for item in args.param or []:
         name, sep, value = item.partition("=")
@@ -232,7 +235,11 @@ def _print_table(variables: list[str], rows: list[list[str]]) -> None:
 
 
 def cmd_queries(args) -> int:
-    for slug, query in load_catalogue(_settings(args).queries_dir).items():
+    try:
+        catalogue = load_catalogue(_settings(args).queries_dir)
+    except QueryInputError as error:
+        return _fail(f"the example queries cannot be read: {error}")
+    for slug, query in catalogue.items():
         params = ", ".join(f"{p.name}={term_text(p.default) if p.default else ''}" for p in query.parameters)
         print(f"{slug:40} {query.title}" + (f"  [{params}]" if params else ""))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -274,3 +275,17 @@ def test_concurrent_builds_each_finish_and_leave_one_complete_store(tmp_path):
         assert (directory / "build.json").is_file() and (directory / "dumps" / "migkg.nquads").is_file()
     stats = run(settings, "stats", "--json")
     assert json.loads(stats.stdout)["summary"]["triples"] > 2000
+
+
+@pytest.mark.parametrize("query_file, expected", [
+    (b"SELECT \xff * {}", "cannot be read as a UTF-8 query file"),
+    (b"# param: place <not an iri\nSELECT * { ?place ?p ?o }", "the default of parameter place: cannot read"),
+])
+@pytest.mark.parametrize("command", [["queries"], ["query", "ASK {}"]])
+def test_an_unreadable_example_query_is_named_not_a_traceback(project, built, tmp_path, query_file, expected, command):
+    (tmp_path / "broken.rq").write_bytes(query_file)
+    result = subprocess.run([MIGKG, "--store", str(project.store_path), *command], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "MIGKG_QUERIES": str(tmp_path)})
+    assert result.returncode == 1, result.stderr
+    assert f"migkg: the example queries cannot be read: {tmp_path / 'broken.rq'}: {expected}" in result.stderr
+    assert "Traceback" not in result.stderr
