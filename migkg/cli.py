@@ -107,6 +107,9 @@ def cmd_stats(args) -> int:
 
 
 def _resolve_query(text: str, catalogue: dict):
+    if not text.strip():
+        raise QueryInputError("the query is empty: give an example name (`migkg queries` lists them), a .rq file or "
+                              "SPARQL text")
     path = Path(text)
     if text.endswith(".rq"):
         if not path.is_file():
@@ -158,16 +161,23 @@ def cmd_query(args) -> int:
     finally:
         backend.close()
     out = sys.stdout.buffer
-    if isinstance(results, QueryBoolean):
-        if args.format == "json":
-            results_text = json.dumps({"head": {}, "boolean": bool(results)})
-            print(results_text)
-        else:
-            print("true" if results else "false")
-        return 0
     if isinstance(results, list):  # a CONSTRUCT or DESCRIBE answer: its triples
-        fmt = GRAPH_FORMATS.get(args.format, RdfFormat.TURTLE)
-        serialize(results, out, format=fmt)
+        if args.format in RESULT_FORMATS:
+            return _fail(f"--format {args.format} writes SELECT and ASK answers; a CONSTRUCT or DESCRIBE answers with "
+                         f"a graph: give {', '.join(GRAPH_FORMATS)} (table shows turtle)", EXIT_USAGE)
+        serialize(results, out, format=GRAPH_FORMATS.get(args.format, RdfFormat.TURTLE))
+        return 0
+    if args.format in GRAPH_FORMATS:
+        kind = "an ASK" if isinstance(results, QueryBoolean) else "a SELECT"
+        return _fail(f"--format {args.format} writes CONSTRUCT and DESCRIBE graphs; {kind} answers with table, "
+                     f"{', '.join(RESULT_FORMATS)}", EXIT_USAGE)
+    if isinstance(results, QueryBoolean):
+        if args.format == "table":
+            print("true" if results else "false")
+        else:
+            out.write(results.serialize(format=RESULT_FORMATS[args.format]))
+            out.flush()
+            print()
         return 0
     if args.format == "table":
         _print_table(*results)

@@ -289,3 +289,27 @@ def test_an_unreadable_example_query_is_named_not_a_traceback(project, built, tm
     assert result.returncode == 1, result.stderr
     assert f"migkg: the example queries cannot be read: {tmp_path / 'broken.rq'}: {expected}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("query, output_format, message", [
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "turtle", "--format turtle writes CONSTRUCT and DESCRIBE graphs; a SELECT"),
+    ("ASK {}", "rdfxml", "--format rdfxml writes CONSTRUCT and DESCRIBE graphs; an ASK"),
+    ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "csv", "--format csv writes SELECT and ASK answers"),
+])
+def test_a_format_the_answer_cannot_take_is_a_usage_error(project, built, query, output_format, message):
+    """A SELECT asked for as Turtle ended in a KeyError traceback; a graph asked for as CSV came as Turtle."""
+    result = run(project, "query", query, "--format", output_format, check_code=2)
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_ask_answer_comes_in_the_results_format_asked_for(project, built):
+    """--format xml printed a bare `true`, which no SPARQL XML results reader takes."""
+    answer = run(project, "query", "ASK { id:colombo-process a mig:ConsultationProcess }", "--format", "xml").stdout
+    assert "<boolean>true</boolean>" in answer
+
+
+@pytest.mark.parametrize("query", ["", "  \n"])
+def test_an_empty_query_is_named_as_such(project, built, query):
+    """It was parsed and refused with the parser's "error at 1:1: expected [_]"."""
+    assert "migkg: the query is empty: give an example name" in run(project, "query", query, check_code=2).stderr
