@@ -200,7 +200,7 @@ class NewBuild:
                     os.kill(child, signal.SIGKILL)
                 except ProcessLookupError:
                     pass  # it ended on its own (it is still waited for below)
-                os.waitpid(child, 0)
+                _reap(child)
         self._loading = self._dumping = None
         self._release()
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -274,23 +274,43 @@ def _write_dumps_of(content: Store, more: tuple, directory: Path) -> None:
     write_dumps(content, directory)
 
 
+# The read end of each forked child's pipe, by pid: a child that fails writes why (a full disk, …) for _join.
+_FAILURE_PIPES: dict[int, int] = {}
+
+
 def _fork(function: Callable, *args) -> int:
-    """Run function(*args) in a forked child; its pid, for _join."""
+    """Run function(*args) in a forked child; its pid, for _join (or _reap)."""
+    reading, writing = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         status = 1
         try:
             function(*args)
             status = 0
+        except BaseException as error:
+            os.write(writing, f"{type(error).__name__}: {error}".encode()[:4096])
         finally:
             os._exit(status)
+    os.close(writing)
+    _FAILURE_PIPES[pid] = reading
     return pid
 
 
-def _join(pid: int, what: str) -> None:
+def _reap(pid: int) -> tuple[int, str]:
+    """Wait for the child: its exit status, and why it failed if it said so."""
     _, status = os.waitpid(pid, 0)
+    reading = _FAILURE_PIPES.pop(pid)
+    try:
+        reason = os.read(reading, 4096).decode(errors="replace") if status else ""
+    finally:
+        os.close(reading)
+    return status, reason
+
+
+def _join(pid: int, what: str) -> None:
+    status, reason = _reap(pid)
     if status != 0:
-        raise OSError(f"{what} failed (child process status {status})")
+        raise OSError(f"{what} failed ({reason or f'child process status {status}'})")
 
 
 def write_dumps(store: Store, directory: Path) -> None:

@@ -358,6 +358,25 @@ def test_failed_publish_removes_the_half_written_build(project, monkeypatch):
     assert _snapshot(project) == before
 
 
+@pytest.mark.parametrize("step", ["serialize", "write_dumps"])
+def test_a_full_disk_while_writing_is_named_and_keeps_the_previous_store(project, monkeypatch, step):
+    """The statements and the dumps are written by child processes: one that failed was reported as "child process
+    status 256", never why."""
+    import errno
+
+    build(project, dl_check=False)
+    before = _snapshot(project)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(f"migkg.store.{step}", disk_full)
+    with pytest.raises(BuildFailed, match=r"failed \(OSError: \[Errno 28\] No space left on device\)"):
+        build(project, dl_check=False)
+    assert _snapshot(project) == before
+    assert [p.name for p in (project.store_path.parent / "builds").iterdir()] == [before[0].name]
+
+
 def test_a_failed_dl_check_after_the_store_is_written_keeps_the_previous_store(project, monkeypatch):
     """The new store is written while HermiT runs; it is switched to only if the check passes."""
     build(project, dl_check=False)
