@@ -125,6 +125,9 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         raise InputError(f"the shapes file {shapes_file} holds no shapes: without them the data would be published "
                          "unvalidated")
     properties = {q.subject for q in inputs.ontology if q.predicate == TYPE and q.object in PROPERTY_CLASSES}
+    inferred_only = {q.subject for q in inputs.ontology if q.predicate == PROPERTY_CHAIN}
+    inferred_only |= {end for q in inputs.ontology if q.predicate == INVERSE and {q.subject, q.object} & inferred_only
+                      for end in (q.subject, q.object)}  # mig:memberOf too
     for path in rdf_files(data_dir, DATA_FORMATS):
         quads = inputs.read(path)
         loose = [q for q in quads if isinstance(q.graph_name, DefaultGraph)]
@@ -135,7 +138,7 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
                 f"{first.subject} {first.predicate} {first.object}: put every fact in the graph of "
                 "the source section that states it (see data/README.md)"
             )
-        _refuse_foreign_statements(path, quads, properties)
+        _refuse_foreign_statements(path, quads, properties, inferred_only)
         for quad in quads:
             if isinstance(quad.subject, NamedNode):
                 inputs.subject_files[quad.subject.value].add(str(path.name))
@@ -169,15 +172,18 @@ def _refuse_ill_typed_literals(path: Path, text: bytes, quads: list[Quad]) -> No
 # are defined in ontology/ alone. Data may still annotate them with what a source says (skos:scopeNote).
 DEFINING_NAMESPACES = (RDF, RDFS, OWL)
 TYPE = NamedNode(RDF + "type")
+PROPERTY_CHAIN, INVERSE = NamedNode(OWL + "propertyChainAxiom"), NamedNode(OWL + "inverseOf")
 PROPERTY_CLASSES = {NamedNode(OWL + kind) for kind in ("ObjectProperty", "DatatypeProperty", "AnnotationProperty",
                                                         "TransitiveProperty", "SymmetricProperty",
                                                         "FunctionalProperty")} | {NamedNode(RDF + "Property")}
 
 
-def _refuse_foreign_statements(path: Path, quads: list[Quad], properties: set[NamedNode]) -> None:
+def _refuse_foreign_statements(path: Path, quads: list[Quad], properties: set[NamedNode],
+                               inferred_only: set[NamedNode]) -> None:
     """Refuse graphs named by blank nodes (no section can be cited by one), statements about resources outside
-    the project's namespace, definitions of the ontology's terms, and properties of its namespace that it does
-    not declare (properties: those it declares)."""
+    the project's namespace, definitions of the ontology's terms, properties of its namespace that it does not
+    declare (properties: those it declares), and the shortcuts the reasoner infers from memberships
+    (inferred_only: the properties defined by a property chain)."""
     for quad in quads:
         if isinstance(quad.graph_name, BlankNode):
             raise InputError(f"{path}: a graph is named by a blank node (_:{quad.graph_name.value}), e.g. "
@@ -195,3 +201,8 @@ def _refuse_foreign_statements(path: Path, quads: list[Quad], properties: set[Na
             # A typo (mig:establishedin): its statements would be published and never found by a query or shape.
             raise InputError(f"{path}: {quad.subject} uses {quad.predicate}, a property the ontology does not "
                              "declare (a misspelt name?): use one of ontology/migration.ttl's properties")
+        if quad.predicate in inferred_only:
+            # Asserted, it would stand without the membership's role, dates and remit.
+            raise InputError(f"{path}: {quad.subject} {quad.predicate} {quad.object}: the reasoner infers "
+                             f"{quad.predicate.value.removeprefix(MIG)} from memberships: state the org:Membership "
+                             "(member, organization, role) instead (see data/README.md)")

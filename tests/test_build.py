@@ -282,6 +282,14 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { <https://w3id.org/migkg/id/state/THA> '
                     '<http://www.w3.org/2002/07/owl#sameAs> <https://w3id.org/migkg/id/state/NPL> . }',
          "two ISO 3166-1 codes are two countries"),
+        # a shortcut the reasoner infers from memberships, asserted without the membership's role
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:iom mig:memberOf id:colombo-process . }',
+         "the reasoner infers memberOf from memberships: state the org:Membership"),
+        # a web address that is no http(s) IRI
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process '
+                    '<http://xmlns.com/foaf/0.1/homepage> <javascript:alert(1)> . }', "an http(s) IRI"),
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process '
+                    '<http://xmlns.com/foaf/0.1/homepage> "http://www.colomboprocess.org" . }', "an http(s) IRI"),
         # org:role's range made any IRI a role: a role outside the role scheme passed
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:colombo-process-chair a org:Membership ; '
                     'rdfs:label "IOM, emperor"@en ; org:member id:iom ; org:organization id:colombo-process ; '
