@@ -147,6 +147,19 @@ def load_catalogue(directory: Path) -> dict[str, CannedQuery]:
     return {path.stem: read_query(path) for path in sorted(directory.glob("*.rq")) if SLUG.match(path.stem)}
 
 
+def readable_catalogue(directory: Path) -> tuple[dict[str, CannedQuery], list[str]]:
+    """The queries that can be read, by slug, and the names of the files that cannot: for pages, where one broken
+    file must not take the others down."""
+    queries, broken = {}, []
+    if directory.is_dir():
+        for path in sorted(path for path in directory.glob("*.rq") if SLUG.match(path.stem)):
+            try:
+                queries[path.stem] = read_query(path)
+            except QueryInputError:
+                broken.append(path.name)
+    return queries, broken
+
+
 def execute(store: Store, text: str) -> QuerySolutions | QueryBoolean | QueryTriples:
     """Run a query over the union of all graphs (see migkg.store.union_options) with the project's prefixes known."""
     return store.query(text, prefixes=PREFIXES, **union_options(store))

@@ -150,3 +150,22 @@ def test_cli_table_shows_labels_and_prefixed_names(settings):
     assert "Bali Process (id:bali-process)" in out and "Australia (state:AUS)" in out
     assert "https://w3id.org/migkg/id/state/" not in out
     assert all(len(line) < 400 for line in lines)
+
+
+def test_a_broken_query_file_is_listed_and_the_other_short_links_still_answer(settings, tmp_path):
+    import shutil
+
+    from webapp import create_app
+
+    queries = tmp_path / "queries"
+    shutil.copytree(settings.queries_dir, queries)
+    (queries / "broken.rq").write_bytes(b"# title: \xff\xfe not UTF-8\nSELECT * WHERE {}\n")
+    app = create_app(settings.with_changes(queries_dir=queries))
+    client = app.test_client()
+    try:
+        editor = client.get("/sparql", headers={"Accept": "text/html"})
+        assert editor.status_code == 200 and "broken.rq" in editor.get_data(as_text=True)
+        assert client.get("/sparql?example=process-members-and-roles&format=csv").status_code == 200
+        assert client.get("/sparql?example=broken", headers={"Accept": "text/csv"}).status_code == 404
+    finally:
+        app.extensions["migkg_backend"].close()

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType, default_exceptions
 
 from migkg.backend import GRAPH_DUMP, Answer, Dataset
-from migkg.catalogue import CannedQuery, QueryInputError, parse_term, read_query, term_text
+from migkg.catalogue import CannedQuery, QueryInputError, parse_term, readable_catalogue, term_text
 from migkg.namespaces import PREFIXES
 
 from . import conneg
@@ -355,14 +355,8 @@ def _answer_description(operation: Operation) -> Response:
 
 def catalogue() -> tuple[list[CannedQuery], list[str]]:
     """The example queries, and the names of any query files that could not be read (shown, not fatal)."""
-    directory = _settings().queries_dir
-    queries, broken = [], []
-    for path in sorted(directory.glob("*.rq")):
-        try:
-            queries.append(read_query(path))
-        except (QueryInputError, OSError, UnicodeDecodeError, ValueError):
-            broken.append(path.name)
-    return queries, broken
+    queries, broken = readable_catalogue(_settings().queries_dir)
+    return list(queries.values()), broken
 
 
 def _editor(operation: Operation | None) -> Response:

@@ -9,7 +9,7 @@ from pyoxigraph import Literal, NamedNode
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound
 
-from migkg.catalogue import CannedQuery, QueryInputError, load_catalogue, parse_value
+from migkg.catalogue import CannedQuery, QueryInputError, parse_value, readable_catalogue
 from migkg.config import PROJECT_ROOT
 from migkg.namespaces import ID, PREFIXES, SHAPES_GRAPH, prefixed
 
@@ -156,7 +156,7 @@ def vocabulary_json():
 
 
 def _catalogue() -> dict[str, CannedQuery]:
-    return load_catalogue(current_app.config["MIGKG"].queries_dir)
+    return readable_catalogue(current_app.config["MIGKG"].queries_dir)[0]  # a broken file is listed by the editor
 
 
 def resolve_value(parameter: str, text: str, default) -> NamedNode | Literal:
