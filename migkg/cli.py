@@ -115,6 +115,8 @@ def _resolve_query(text: str, catalogue: dict):
         if not path.is_file():
             raise QueryInputError(f"no query file {text}")
         return read_query(path)
+    if text not in catalogue and "\n" not in text and len(text) < 4096 and path.is_file():
+        return read_query(path)  # a query file named otherwise (query.sparql): read as the file it is
     if text in catalogue:
         return catalogue[text]
     if re.fullmatch(r"[\w.-]+", text) and text.upper() not in SPARQL_WORDS:
@@ -342,17 +344,24 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="migkg", description="The migration governance knowledge graph.")
     main.add_argument("--store", help="store path (default var/store, or $MIGKG_STORE)")
     main.add_argument("--backend", help="oxigraph:PATH or sparql:URL (default $MIGKG_BACKEND, else the store)")
+    # The same two options after the command too (`migkg build --store x`); SUPPRESS keeps one given before it.
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    where.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = main.add_subparsers(dest="command", required=True)
+
+    def command_parser(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[where], **kwargs)
 
     for name, helptext, func in (("build", "validate, reason and load ontology + data into a new store", cmd_build),
                                  ("validate", "check the data without writing a store", cmd_validate)):
-        command = commands.add_parser(name, help=helptext)
+        command = command_parser(name, help=helptext)
         command.add_argument("--data", help="data directory (default data/, or $MIGKG_DATA)")
         command.add_argument("--ontology", help="ontology directory (default ontology/, or $MIGKG_ONTOLOGY)")
         command.add_argument("--no-dl-check", action="store_true", help="skip the HermiT OWL 2 DL consistency check")
         command.set_defaults(func=func)
 
-    query = commands.add_parser("query", help="run a SPARQL query: a .rq file, a catalogue name or a query string")
+    query = command_parser("query", help="run a SPARQL query: a .rq file, a catalogue name or a query string")
     query.add_argument("query", help="an example's name (`migkg queries` lists them), a .rq file or SPARQL text "
                        "(the project's prefixes, e.g. mig: and id:, need no PREFIX)")
     query.add_argument("--param", "-p", action="append", metavar="NAME=VALUE",
@@ -363,25 +372,25 @@ def parser() -> argparse.ArgumentParser:
                        "graph format for CONSTRUCT/DESCRIBE")
     query.set_defaults(func=cmd_query)
 
-    commands.add_parser("queries", help="list the example queries").set_defaults(func=cmd_queries)
+    command_parser("queries", help="list the example queries").set_defaults(func=cmd_queries)
 
-    stats = commands.add_parser("stats", help="statements per graph and resources per class of the current store")
+    stats = command_parser("stats", help="statements per graph and resources per class of the current store")
     stats.add_argument("--json", action="store_true", help="the build's whole manifest (identity, date, checks, counts) as JSON")
     stats.set_defaults(func=cmd_stats)
 
-    export = commands.add_parser("export", help="dump the whole dataset")
+    export = command_parser("export", help="dump the whole dataset")
     export.add_argument("--format", "-f", default="trig", choices=sorted(EXPORT_FORMATS),
                         help="trig and nquads keep the named graphs; the others merge them (default trig)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
 
-    publish = commands.add_parser("publish", help="load the current build into a SPARQL 1.1 engine (Graph Store "
+    publish = command_parser("publish", help="load the current build into a SPARQL 1.1 engine (Graph Store "
                                   "Protocol); credentials from MIGKG_PUBLISH_USER / MIGKG_PUBLISH_PASSWORD")
     publish.add_argument("--to", required=True, metavar="URL", help="the engine's SPARQL query endpoint")
     publish.add_argument("--graph-store", metavar="URL", help="its Graph Store Protocol endpoint, if not the same")
     publish.set_defaults(func=cmd_publish)
 
-    serve = commands.add_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
+    serve = command_parser("serve", help="serve the explorer and SPARQL endpoint (granian)")
     serve.add_argument("--host", default=os.environ.get("MIGKG_HOST", "127.0.0.1"),
                        help="address or name to listen on (default 127.0.0.1, or $MIGKG_HOST; 0.0.0.0 for every one)")
     serve.add_argument("--port", type=_whole_number(1, MAX_PORT), default=env_number("MIGKG_PORT", 8000, 1, int, MAX_PORT),

@@ -142,6 +142,23 @@ def test_export_to_a_place_it_cannot_write_says_so(project, built, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_the_store_may_be_named_after_the_command_too(project, built, tmp_path):
+    after = subprocess.run([MIGKG, "stats", "--json", "--store", str(project.store_path)], capture_output=True,
+                           text=True, timeout=120)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == run(project, "stats", "--json").stdout
+    missing = subprocess.run([MIGKG, "stats", "--store", str(tmp_path / "none")], capture_output=True, text=True,
+                             timeout=120)
+    assert missing.returncode == 3 and "run `migkg build` first" in missing.stderr
+
+
+def test_a_query_file_not_named_rq_is_read_as_a_file(project, built, tmp_path):
+    path = tmp_path / "members.sparql"
+    path.write_text(QUERY, encoding="utf-8")
+    assert run(project, "query", str(path), "--format", "csv").stdout == run(project, "query", QUERY, "--format",
+                                                                             "csv").stdout
+
+
 def test_a_misspelt_query_name_is_named_not_parsed_as_sparql(project, built):
     result = run(project, "query", "process-member-and-roles", check_code=2)
     assert "no example query is named 'process-member-and-roles'" in result.stderr
