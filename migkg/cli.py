@@ -331,6 +331,8 @@ def listening_address(host: str, port: int) -> str:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as error:
         raise OSError(error.errno, f"no address for {host!r} ({error.strerror})") from None
+    except UnicodeError:  # a name IDNA cannot encode ("a..b")
+        raise OSError(0, f"{host!r} is no host name") from None
     probe = socket.socket(family, socket.SOCK_STREAM)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict

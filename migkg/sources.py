@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -154,6 +155,15 @@ UNCHECKED_BY_RDFLIB = {XSD + "gYear": re.compile(_YEAR + _ZONE),
                        XSD + "gYearMonth": re.compile(_YEAR + "-(0[1-9]|1[0-2])" + _ZONE)}
 
 
+@functools.lru_cache(maxsize=65536)
+def _ill_typed(value: str, datatype: str) -> bool:
+    # Kept per value: dates and years repeat across memberships and treaty actions (half the real data's are repeats).
+    lexical_form = UNCHECKED_BY_RDFLIB.get(datatype)
+    if lexical_form is not None:
+        return lexical_form.fullmatch(value) is None
+    return bool(rdflib.Literal(value, datatype=rdflib.URIRef(datatype)).ill_typed)
+
+
 def _refuse_ill_typed_literals(path: Path, text: bytes, quads: list[Quad]) -> None:
     """A literal whose text is no value of its XML Schema datatype ("2013-02-30"^^xsd:date, "two"^^xsd:integer)
     sorts, compares and filters as nothing: refused wherever it is, not only where a shape checks the datatype."""
@@ -161,9 +171,7 @@ def _refuse_ill_typed_literals(path: Path, text: bytes, quads: list[Quad]) -> No
         literal = quad.object
         if not isinstance(literal, Literal) or not literal.datatype.value.startswith(XSD):
             continue
-        lexical_form = UNCHECKED_BY_RDFLIB.get(literal.datatype.value)
-        if (lexical_form.fullmatch(literal.value) is None if lexical_form is not None
-                else rdflib.Literal(literal.value, datatype=rdflib.URIRef(literal.datatype.value)).ill_typed):
+        if _ill_typed(literal.value, literal.datatype.value):
             raise InputError(f"{path}{_line(text, literal.value)}: {quad.subject} {quad.predicate} {literal}: "
                              f"{literal.value!r} is not a valid xsd:{literal.datatype.value.removeprefix(XSD)}")
 

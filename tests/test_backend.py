@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,16 @@ from migkg.build import build
 from migkg.config import PROJECT_ROOT, Settings
 from tests.serving import start
 from migkg.sparql_lexer import bind_values, shape, with_dataset
+
+
+@contextlib.contextmanager
+def embedded(store_spec: str, limits: Limits, **options):
+    """The embedded backend over the test build, closed (its query processes ended) however the test ends."""
+    backend = open_backend(store_spec, limits, **options)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 WEBAPP = PROJECT_ROOT / "webapp"
@@ -136,8 +147,7 @@ def test_no_build_is_a_503_without_server_paths(tmp_path):
 def test_every_query_has_the_same_limits_explorer_included(settings):
     """A runaway query is stopped the same way whether it comes from /sparql or from a page's own query."""
     # 2 s: the capped scan below runs on a freshly started worker, on a machine that may be busy
-    backend = open_backend(settings.backend_spec, Limits(timeout=2.0, max_rows=5), workers=1)
-    try:
+    with embedded(settings.backend_spec, Limits(timeout=2.0, max_rows=5), workers=1) as backend:
         db = backend.snapshot()
         with pytest.raises(QueryRejected) as stopped:
             db.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
@@ -150,13 +160,10 @@ def test_every_query_has_the_same_limits_explorer_included(settings):
         assert not db.has_graph("https://example.org/none")
         sources = Dataset(("https://w3id.org/migkg/graph/sources",), ())
         assert db.ask("ASK { ?s ?p ?o }", dataset=sources) and not db.ask("ASK { GRAPH ?g { ?s ?p ?o } }", dataset=sources)
-    finally:
-        backend.close()
 
 
 def test_a_dead_query_worker_is_replaced_and_the_query_retried(settings):
-    backend = open_backend(settings.backend_spec, settings.limits, workers=2)
-    try:
+    with embedded(settings.backend_spec, settings.limits, workers=2) as backend:
         db = backend.snapshot()
         assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")
         pool = backend.pool()
@@ -165,18 +172,13 @@ def test_a_dead_query_worker_is_replaced_and_the_query_retried(settings):
         time.sleep(0.2)
         assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")  # retried on a fresh worker
         assert len(pool.worker_pids()) == 2
-    finally:
-        backend.close()
 
 
 def test_a_query_that_ends_two_workers_is_refused_not_retried_later(settings):
     """Two processes ending in turn on one query: a 422 (do not send it again), not a 503 (try again)."""
-    import threading
-
     from migkg.engines.query_pool import CRASH_MESSAGE
 
-    backend = open_backend(settings.backend_spec, settings.limits, workers=1)
-    try:
+    with embedded(settings.backend_spec, settings.limits, workers=1) as backend:
         db = backend.snapshot()
         assert db.ask("ASK {}")
         pool = backend.pool()
@@ -201,8 +203,6 @@ def test_a_query_that_ends_two_workers_is_refused_not_retried_later(settings):
         killer.join()
         assert len(killed) == 2 and refused.value.status == 422 and refused.value.message == CRASH_MESSAGE
         assert db.ask("ASK {}")  # the pool itself goes on
-    finally:
-        backend.close()
 
 
 def test_query_workers_cannot_reach_the_network(settings):
@@ -212,8 +212,7 @@ def test_query_workers_cannot_reach_the_network(settings):
     listener.listen(5)
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
-    backend = open_backend(settings.backend_spec, settings.limits, workers=1)
-    try:
+    with listener, embedded(settings.backend_spec, settings.limits, workers=1) as backend:
         db = backend.snapshot()
         db.ask("ASK {}")
         assert backend.pool().isolation()[0].endswith("namespace")
@@ -226,9 +225,6 @@ def test_query_workers_cannot_reach_the_network(settings):
             db.run(task)
         with pytest.raises(OSError):
             listener.accept()  # nobody connected
-    finally:
-        listener.close()
-        backend.close()
 
 
 def test_a_small_build_is_copied_into_memory_whole(settings):
@@ -273,8 +269,7 @@ def test_which_builds_are_copied_into_memory(settings, tmp_path):
 
 
 def test_a_worker_answers_from_its_copy_once_loaded(settings):
-    backend = open_backend(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6)
-    try:
+    with embedded(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6) as backend:
         db = backend.snapshot()
         query = "SELECT ?label WHERE { id:colombo-process rdfs:label ?label } ORDER BY ?label"
         first = [row["label"] for row in db.select(query)]
@@ -286,16 +281,13 @@ def test_a_worker_answers_from_its_copy_once_loaded(settings):
         assert "in memory after" in worker.last_words()
         # a text the answer cache has not seen, answered by the copy
         assert [row["label"] for row in db.select(query + " # again")] == first
-    finally:
-        backend.close()
 
 
 def test_a_worker_that_dies_while_copying_turns_copies_off(settings):
     """A copy that kills its worker (e.g. a memory cap too tight for it) must not kill every fresh worker after it."""
     from migkg.engines.query_pool import COPIED, COPYING
 
-    backend = open_backend(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6)
-    try:
+    with embedded(settings.backend_spec, settings.limits, workers=1, in_memory_quads=10**6) as backend:
         db = backend.snapshot()
         pool = backend.pool()
         assert db.ask("ASK { id:colombo-process mig:hasMember state:THA }")  # opens the build: the copy starts
@@ -308,8 +300,6 @@ def test_a_worker_that_dies_while_copying_turns_copies_off(settings):
         fresh = next(iter(pool._workers))
         time.sleep(1)
         assert COPYING not in fresh.last_words()
-    finally:
-        backend.close()
 
 
 # ------------------------------------------------------------------------------- builds followed live

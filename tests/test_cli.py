@@ -207,6 +207,7 @@ def test_a_bare_param_value_takes_the_type_of_the_parameters_default(given, expe
     (["--workers", "0"], "argument --workers: '0' is not usable"),
     (["--host", "nonexistent.invalid"], "cannot serve on nonexistent.invalid:"),
     (["--host", "192.0.2.1"], "cannot serve on 192.0.2.1:"),  # TEST-NET-1: an address of no machine here
+    (["--host", "a..b"], "cannot serve on a..b:"),  # no name IDNA can encode
 ])
 def test_serve_refuses_an_unusable_address_before_starting(project, built, arguments, message):
     result = run(project, "serve", *arguments, check_code=2)

@@ -100,7 +100,7 @@ def _readme_command_lines() -> list[list[str]]:
 
 
 class _Refused(Exception):
-    pass
+    """argparse's usage error for one README command line, raised instead of printing and exiting."""
 
 
 def _parse(words: list[str]) -> argparse.Namespace:

@@ -193,6 +193,8 @@ def test_a_state_code_in_lower_case_is_sent_on_to_the_code(client):
         response = client.get(asked)
         assert response.status_code == 301 and response.headers["Location"] == target
     assert client.get("/id/state/zzz").status_code == 404
+    for odd in ("/id/state/a%20b", "/id/state/t%3Eha", "/id/state/th%C3%A4"):  # no IRI in upper case either
+        assert client.get(odd).status_code == 404, odd
     assert client.get("/id/process/bali-PROCESS").status_code == 404  # only ISO codes change case
 
 

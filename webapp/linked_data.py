@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,7 @@ FORMAT_LABELS = [("HTML", "html", "text/html"), ("JSON", "json", "application/js
                  ("RDF/XML", "rdf", "application/rdf+xml"), ("N-Triples", "nt", "application/n-triples"),
                  ("TriG (with sources)", "trig", "application/trig")]
 PREFIXES_OUT = {**PREFIXES, "void": VOID, "dcat": DCAT}
+ISO_ALPHA_3 = re.compile(r"[A-Za-z]{3}")  # a state's code, in whatever case it was typed
 
 
 @lru_cache(maxsize=4)
@@ -96,7 +98,7 @@ def _resource(path: str) -> tuple[NamedNode, str | None]:
     for candidate, fmt in candidates:
         # A state's ISO 3166 code typed in lower case (/id/state/tha): sent on to the code as written (THA).
         head, _, code = candidate.rpartition("/")
-        if head == "id/state" and code != code.upper() and views.exists(
+        if head == "id/state" and ISO_ALPHA_3.fullmatch(code) and code != code.upper() and views.exists(
                 store, NamedNode(explorer.iri_for_path(f"{head}/{code.upper()}"))):
             target = f"/{head}/{code.upper()}" + (f".{fmt}" if fmt else "")
             abort(redirect(target + (f"?{request.query_string.decode()}" if request.query_string else ""), 301))
