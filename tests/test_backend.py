@@ -146,8 +146,11 @@ def test_no_build_is_a_503_without_server_paths(tmp_path):
 
 def test_every_query_has_the_same_limits_explorer_included(settings):
     """A runaway query is stopped the same way whether it comes from /sparql or from a page's own query."""
-    # 2 s: the capped scan below runs on a freshly started worker, on a machine that may be busy
-    with embedded(settings.backend_spec, Limits(timeout=2.0, max_rows=5), workers=1) as backend:
+    # 2 s: the capped scan below runs on a freshly started worker, on a machine that may be busy. 480 MB of address
+    # space: a worker takes ~270 MB; with glibc's default malloc arenas it took 530-660 MB and, once in CI, aborted at
+    # thread creation under the 1 GB cap, so a slow query was reported as one needing too much memory.
+    limits = Limits(timeout=2.0, max_rows=5, max_memory=480 * 1024 * 1024)
+    with embedded(settings.backend_spec, limits, workers=1) as backend:
         db = backend.snapshot()
         with pytest.raises(QueryRejected) as stopped:
             db.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")

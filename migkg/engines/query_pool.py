@@ -307,6 +307,10 @@ class QueryPool:
         os.set_blocking(theirs.fileno(), True)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
+        # glibc reserves 64 MB of address space per malloc arena, up to 8 per core, one per new thread: under the
+        # RLIMIT_AS cap, RocksDB's and the engine's threads then ran out of address space with little memory in use
+        # (a worker aborted at thread creation: "std::system_error: Resource temporarily unavailable").
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         log = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(
