@@ -72,6 +72,7 @@ class Operation:
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     bindings: dict = field(default_factory=dict)
+    example: bool = False  # a short link to a catalogue query, whose text is read from queries/ per request
 
     @property
     def overrides(self) -> list[str]:
@@ -103,8 +104,9 @@ def _read_operation() -> Operation:
         params = _read_post(args)
         if "query" not in params and graph_store:
             _fail(405, "The graph store is read-only: POST to a graph is not accepted; read graphs with GET.")
+    example = "example" in params
     params = expand_example(params)  # a short link /sparql?example=NAME&PARAM=… (see webapp/workbench.py)
-    operation = Operation(params)
+    operation = Operation(params, example=example)
     queries = params.getlist("query")
     if len(queries) > 1:
         raise BadRequest(f"The request carries {len(queries)} queries; the SPARQL Protocol allows exactly one "
@@ -212,15 +214,15 @@ def _etag(*parts) -> str:
 def _not_modified(tag: str) -> Response | None:
     if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(tag):
         response = Response(status=304)
-        _cache_headers(response, tag)
+        _cache_headers(response, tag, keep=False)
         return response
     return None
 
 
-def _cache_headers(response: Response, tag: str) -> None:
+def _cache_headers(response: Response, tag: str, keep: bool) -> None:
     # The answer only changes with a new build, and the ETag carries the build: clients revalidate
-    # every time and get a 304 while the data is unchanged.
-    if response.status_code == 200 and "example" not in request.values:  # examples: read from queries/ per request
+    # every time and get a 304 while the data is unchanged. `keep`: the response cache may hold it for the build.
+    if keep and response.status_code == 200:
         keep_for_build()
     response.set_etag(tag, weak=True)
     response.headers["Cache-Control"] = "public, no-cache"
@@ -263,7 +265,7 @@ def _answer_query(operation: Operation) -> Response:
     answer = backend().query(operation.query, bindings=operation.bindings, dataset=_dataset(operation),
                              results_format=results_format, graph_format=graph_format)
     response = _respond(answer)
-    _cache_headers(response, tag)
+    _cache_headers(response, tag, keep=not operation.example)
     return response
 
 
@@ -283,7 +285,7 @@ def _answer_graph(operation: Operation) -> Response:
         # The default graph, as every query sees it here, is the union of all graphs.
         answer = backend().query(GRAPH_DUMP, graph_format=graph_format, max_rows=sys.maxsize)
     response = _respond(answer)
-    _cache_headers(response, tag)
+    _cache_headers(response, tag, keep=True)
     return response
 
 
@@ -345,7 +347,7 @@ def _answer_description(operation: Operation) -> Response:
     prefixes = {"sd": SD, "formats": FORMATS_NS, "void": VOID_NS, "dcterms": DCTERMS_NS}
     body = serialize(service_description(endpoint), format=graph_format, prefixes=prefixes)
     response = Response(body, content_type=_content_type(graph_format.media_type))
-    _cache_headers(response, tag)
+    _cache_headers(response, tag, keep=True)
     return response
 
 
