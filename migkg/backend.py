@@ -19,6 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,9 @@ BUILD_GRAPH = "https://w3id.org/migkg/graph/build"  # the build-metadata graph a
 # On a remote engine, every published statement once more in one graph: the default graph of every query
 # (a FROM naming hundreds of source graphs is slow in some engines, and engines' own defaults differ).
 UNION_GRAPH = "https://w3id.org/migkg/graph/union"
+# Whom the running code queries for: the web layer sets the client's address per request. The query queue and the
+# embedded pool share their room between clients by it; None is one anonymous client (the CLI, tests).
+QUERY_CLIENT: ContextVar[str | None] = ContextVar("migkg_query_client", default=None)
 SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
                    "only.")
 UPDATE_REFUSED = ("This endpoint answers SPARQL queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only; it is read-only "
@@ -196,25 +200,40 @@ class QueryQueue:
     The web server answers each request in one of a fixed number of threads. Without a bound, a flood of
     slow queries would hold every thread until the time limit, and a request the caches could answer at
     once would wait behind them; past the bound a query is refused at once with a 503 and Retry-After.
+    One client (QUERY_CLIENT) may hold at most half the places, so a flood from one address leaves room
+    for others: its excess is refused with a 429.
     """
 
     def __init__(self, limit: int):
         self.limit = limit
+        self.per_client = max(1, limit // 2)
         self._count = 0
+        self._by_client: dict[str | None, int] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def place(self):
+        client = QUERY_CLIENT.get()
         with self._lock:
             if self._count >= self.limit:
                 raise BackendUnavailable(f"{self._count} queries are already with the query engine of this "
                                          "server process; try again shortly.")
+            held = self._by_client.get(client, 0)
+            if client is not None and held >= self.per_client:
+                raise QueryRejected(429, f"{held} of your queries are already running or waiting here; send the "
+                                         "next one when one of them has been answered.")
             self._count += 1
+            self._by_client[client] = held + 1
         try:
             yield
         finally:
             with self._lock:
                 self._count -= 1
+                left = self._by_client[client] - 1
+                if left:
+                    self._by_client[client] = left
+                else:
+                    del self._by_client[client]
 
 
 GRAPH_DUMP = "CONSTRUCT WHERE { ?s ?p ?o }"  # fixed text; the graph is chosen with the dataset

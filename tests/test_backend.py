@@ -208,6 +208,67 @@ def test_a_query_that_ends_two_workers_is_refused_not_retried_later(settings):
         assert db.ask("ASK {}")  # the pool itself goes on
 
 
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # slow "
+
+
+def _as_client(client: str, call, outcomes: dict, key) -> threading.Thread:
+    """`call` run in a thread of its own as `client`'s query; its outcome (True or the refusal's status) kept."""
+    from migkg.backend import QUERY_CLIENT
+
+    def run():
+        QUERY_CLIENT.set(client)
+        started = time.perf_counter()
+        try:
+            call()
+            outcomes[key] = (True, time.perf_counter() - started)
+        except QueryRejected as refused:
+            outcomes[key] = (refused.status, time.perf_counter() - started)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_client_flooding_slow_queries_does_not_shut_out_another(settings):
+    """One query process and a client with four slow queries at it: another client's query gets the process as soon
+    as the running slow query ends, ahead of the flood's waiting ones (in arrival order it waited the time limit
+    behind them and got a 503)."""
+    with embedded(settings.backend_spec, Limits(timeout=2.0), workers=1) as backend:
+        db = backend.snapshot()
+        assert db.ask("ASK {}")  # the process has started
+        outcomes: dict = {}
+        flood = []
+        for number in range(4):
+            flood.append(_as_client("flooder", lambda n=number: db.select(SLOW + str(n)), outcomes, number))
+            time.sleep(0.05)
+        time.sleep(0.3)
+        _as_client("reader", lambda: db.ask("ASK { id:colombo-process ?p ?o }"), outcomes, "reader").join()
+        for thread in flood:
+            thread.join()
+        answered, waited = outcomes["reader"]
+        assert answered is True, outcomes
+        assert waited < 2.0 + 1.9, outcomes  # the first slow query's limit, then a fresh process's start
+        assert {outcomes[number][0] for number in range(4)} <= {422, 503}, outcomes
+
+
+def test_one_client_may_hold_half_the_queue(settings):
+    """MIGKG_QUERY_QUEUE 4: a client with two queries in the queue gets a 429 for a third; another client gets in."""
+    with embedded(settings.backend_spec, Limits(timeout=2.0), workers=1, query_queue=4) as backend:
+        db = backend.snapshot()
+        assert db.ask("ASK {}")
+        outcomes: dict = {}
+        flood = []
+        for number in range(3):
+            flood.append(_as_client("flooder", lambda n=number: db.select(SLOW + str(n)), outcomes, number))
+            time.sleep(0.1)
+        reader = _as_client("reader", lambda: db.ask("ASK { id:colombo-process ?p ?o }"), outcomes, "reader")
+        for thread in [*flood, reader]:
+            thread.join()
+        assert outcomes[2][0] == 429 and outcomes[2][1] < 0.5, outcomes  # refused at once
+        assert outcomes["reader"][0] is True, outcomes
+        assert {outcomes[0][0], outcomes[1][0]} <= {422, 503}, outcomes
+
+
 def test_query_workers_cannot_reach_the_network(settings):
     """Defence in depth behind the SERVICE refusal: the engine's process has no network at all."""
     listener = __import__("socket").socket()

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from flask_compress import Compress
 
-from migkg.backend import Backend, BackendUnavailable, QueryRejected
+from migkg.backend import Backend, QueryRejected
 from migkg.config import Settings
 
 from . import backend_access, response_cache, security
@@ -124,7 +124,7 @@ def register_error_handlers(app: Flask) -> None:
     def rejected(error: QueryRejected):
         # Raised by the backend for any query, /sparql and explorer pages alike: the same limits and messages.
         simple = _Simple(error.status, HTTP_STATUS_NAMES.get(error.status, "Error"), error.message)
-        headers = {"Retry-After": "5"} if isinstance(error, BackendUnavailable) else {}
+        headers = {"Retry-After": "5"} if error.status in (429, 503) else {}
         if wants_json():
             return jsonify(error=simple.name, status=simple.code, message=simple.description), simple.code, headers
         if plain_text_errors():

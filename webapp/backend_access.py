@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
-from migkg.backend import Backend, Snapshot
+from migkg.backend import QUERY_CLIENT, Backend, Snapshot
 
 __all__ = ["init_app", "backend", "build_id"]
 
@@ -23,6 +23,7 @@ def backend() -> Snapshot:
         # taken already when the response cache looked this request up (webapp.response_cache)
         snapshot = request.environ.get("migkg.snapshot") or current_app.extensions["migkg_backend"].snapshot()
         g.migkg_snapshot = snapshot
+        QUERY_CLIENT.set(request.remote_addr)  # this thread's queries are this client's until its next request
     return snapshot
 
 

@@ -40,7 +40,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from ..backend import Answer, BackendUnavailable, QueryRejected, QueryTask
+from ..backend import QUERY_CLIENT, Answer, BackendUnavailable, QueryRejected, QueryTask
 
 LOG = logging.getLogger(__name__)
 
@@ -280,6 +280,71 @@ class _WorkerDied(Exception):
         self.running = running  # it died with the task in hand, not while starting
 
 
+class _FairHandOut:
+    """Idle workers, handed to waiting queries fairly: first to the client with the fewest queries in the pool
+    (running or waiting), then to the client served longest ago, then to the query that has waited longest. A client
+    that sends many slow queries keeps the workers only until another client asks: each worker it frees goes to the
+    other client's query first.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._idle: list[_Worker] = []  # the last one back is handed out first: its caches are warm
+        self._waiting: dict[int, str | None] = {}  # ticket (arrival order) -> client
+        self._held: dict[str | None, int] = {}  # client -> its queries running or waiting
+        self._served: dict[str | None, int] = {}  # client with queries held -> the ticket it was last served on
+        self._tickets = 0
+
+    def put(self, worker: _Worker) -> None:
+        with self._changed:
+            self._idle.append(worker)
+            self._changed.notify_all()
+
+    def get(self, client: str | None, timeout: float) -> _Worker:
+        """An idle worker for `client`, whose query counts as held until `done`; queue.Empty after `timeout` s."""
+        with self._changed:
+            self._held[client] = self._held.get(client, 0) + 1
+            self._tickets += 1
+            ticket = self._tickets
+            if self._idle and not self._waiting:
+                self._served[client] = ticket
+                return self._idle.pop()
+            self._waiting[ticket] = client
+            deadline = time.monotonic() + timeout
+            try:
+                while not (self._idle and self._next() == ticket):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._release(client)
+                        raise queue.Empty
+                    self._changed.wait(remaining)
+                self._served[client] = ticket
+                return self._idle.pop()
+            finally:
+                del self._waiting[ticket]
+                self._changed.notify_all()  # another waiter may now be next
+
+    def done(self, client: str | None) -> None:
+        with self._changed:
+            self._release(client)
+            self._changed.notify_all()
+
+    def _release(self, client: str | None) -> None:
+        left = self._held[client] - 1
+        if left:
+            self._held[client] = left
+        else:
+            del self._held[client]
+            self._served.pop(client, None)
+
+    def _next(self) -> int:
+        def turn(ticket: int) -> tuple[int, int, int]:
+            client = self._waiting[ticket]
+            return self._held[client], self._served.get(client, 0), ticket
+
+        return min(self._waiting, key=turn)
+
+
 class QueryPool:
     """`size` worker processes; `run` hands a task to an idle one and waits at most `timeout` seconds."""
 
@@ -290,7 +355,7 @@ class QueryPool:
         self.in_memory_quads = in_memory_quads
         self.owner = os.getpid()
         self._lock = threading.Lock()
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._idle = _FairHandOut()
         self._workers: set[_Worker] = set()
         self._closed = False
         for _ in range(self.size):
@@ -366,10 +431,17 @@ class QueryPool:
     def _run_once(self, build_dir: str, task: QueryTask) -> Answer:
         if self._closed:
             raise BackendUnavailable("The query service is shutting down; try again.")
+        client = QUERY_CLIENT.get()
         try:
-            worker = self._idle.get(timeout=self.timeout)
+            worker = self._idle.get(client, timeout=self.timeout)
         except queue.Empty:
             raise BackendUnavailable(f"All query workers stayed busy for {self.timeout:g} s; try again shortly.") from None
+        try:
+            return self._answer(worker, build_dir, task)
+        finally:
+            self._idle.done(client)
+
+    def _answer(self, worker: _Worker, build_dir: str, task: QueryTask) -> Answer:
         running = False
         try:
             if not worker.ready:
