@@ -78,6 +78,9 @@ class Settings:
     # Queries of one web worker at the engine at once (running or waiting); more get a 503 at once, so a
     # flood of slow queries never takes every server thread (migkg.serving.BLOCKING_THREADS) from the caches.
     query_queue: int = field(default_factory=lambda: env_number("MIGKG_QUERY_QUEUE", 32, 0))  # 0: no bound
+    # Reverse proxies in front of the app that append the client's address to X-Forwarded-For: the queue shares
+    # its places by client address, which behind a proxy is the proxy's unless the app reads that header.
+    trusted_proxies: int = field(default_factory=lambda: env_number("MIGKG_TRUSTED_PROXIES", 0, 0))
     cache_dir: Path = field(default_factory=lambda: _env_path("MIGKG_CACHE", PROJECT_ROOT / "var" / "cache"))
 
     @property

@@ -342,6 +342,21 @@ def test_the_query_queue_refuses_past_its_bound_and_frees_its_places():
 FLOOD = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # {}"
 
 
+@pytest.mark.parametrize("proxies, client", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_queries_count_for_the_forwarded_client_only_behind_trusted_proxies(app, settings, proxies, client):
+    """X-Forwarded-For names the client whose share of the queue a query takes only when MIGKG_TRUSTED_PROXIES
+    says a proxy writes it; otherwise any client could spread its flood over made-up addresses."""
+    from webapp import create_app
+    from migkg.backend import QUERY_CLIENT
+
+    behind = create_app(settings.with_changes(trusted_proxies=proxies), backend=app.extensions["migkg_backend"])
+    response = behind.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o } # forwarded"},
+                                        headers={"X-Forwarded-For": "203.0.113.7", "Accept": "application/json"},
+                                        environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 200
+    assert QUERY_CLIENT.get() == client  # the test client runs the app in this thread
+
+
 def test_a_flood_of_slow_queries_leaves_cached_answers_served(settings):
     """More slow queries than the server has threads: the excess is refused at once (503), cached answers
     keep coming, the slow ones end at the time limit (422), and the server is whole afterwards."""

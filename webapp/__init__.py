@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_compress import Compress
 
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None,
     register_blueprints(app)
     register_error_handlers(app)
     response_cache.init_app(app, settings.answer_cache_mb << 20, BUILT_PAGES)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     return app
 
 
