@@ -13,6 +13,7 @@ is linear in the query's length; an unterminated string or IRI is a syntax error
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ _PN_CHARS = _PN_CHARS_BASE + "_0-9\u00B7\u0300-\u036F\u203F-\u2040\\-"
 _LONG_STRINGS = {'"""': re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
                  "'''": re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL)}
 _SHORT_STRINGS = {'"': re.compile(r'"(?:[^"\\\r\n]|\\.)*"'), "'": re.compile(r"'(?:[^'\\\r\n]|\\.)*'")}
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+# Codepoint escapes: Oxigraph (since 0.4) and Jena read them in strings and IRIs only, as Turtle does.
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+_IRIREF = re.compile(rf'<(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>')
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# SPARQL 1.1's text decodes every escape before parsing (QLever and Jena's strict mode do so): an escaped
+# quote, backslash, angle bracket or line break ends a string, IRI or comment there and not here.
+_DELIMITERS = frozenset(map(ord, "\"'\\<>\r\n"))
 _VAR = re.compile(rf"[?$][{_PN_CHARS_BASE}_0-9][{_PN_CHARS_BASE}_0-9\u00B7\u0300-\u036F\u203F-\u2040]*")
 _PNAME = re.compile(
     rf"(?:[{_PN_CHARS_BASE}][{_PN_CHARS}.]*)?:(?:[{_PN_CHARS}:.]|%[0-9A-Fa-f]{{2}}|\\[-_~.!$&'()*+,;=/?#@%])*")
@@ -145,7 +152,38 @@ def tokenize(text: str) -> list[Token]:
                 in_conditions = True
             elif keyword in ("WHERE", "FROM", "LIMIT", "OFFSET", "VALUES"):
                 in_conditions = False
+    if "\\u" in text or "\\U" in text:
+        _check_escapes(text, found)
     return found
+
+
+def _check_escapes(text: str, tokens: list[Token]) -> None:
+    """Refuse codepoint escapes that an engine decoding them before parsing would read as other tokens.
+
+    Every engine must see the tokens seen here (no SERVICE hidden, no dataset escaped, no value bound
+    inside a string), so an escape is kept only in a string, an IRI or a comment, and only for a
+    character that delimits none of them.
+    """
+    starts = [token.start for token in tokens]
+    for match in _CODEPOINT_ESCAPE.finditer(text):
+        index = bisect.bisect_right(starts, match.start()) - 1
+        token = tokens[index] if index >= 0 and match.start() < tokens[index].end else None  # None: a comment
+        if token is not None and token.kind not in ("string", "iri"):
+            raise SparqlSyntaxError(f"a codepoint escape ({match.group()}) outside a string or an IRI at "
+                                    f"{_position(text, match.start())}: write the character itself")
+        code = int(match.group(1) or match.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise SparqlSyntaxError(f"the codepoint escape {match.group()} at {_position(text, match.start())} "
+                                    "names no Unicode character")
+        if code in _DELIMITERS:
+            raise SparqlSyntaxError(f"a codepoint escape of a quote, backslash, angle bracket or line break "
+                                    f"({match.group()}) at {_position(text, match.start())}: SPARQL engines "
+                                    "read it differently; in a string write it as \\\", \\', \\\\ or \\n")
+
+
+def _unescaped(iri_text: str) -> str:
+    """An IRI as written between < and >, its codepoint escapes decoded."""
+    return _CODEPOINT_ESCAPE.sub(lambda match: chr(int(match.group(1) or match.group(2), 16)), iri_text)
 
 
 @dataclass(frozen=True)
@@ -192,6 +230,8 @@ def may_name(text: str, keywords: tuple[str, ...]) -> bool:
     microseconds where tokenizing a query costs half a millisecond.
     """
     upper = text.upper()
+    if "\\U" in upper:
+        return True  # codepoint escapes: the tokenizer refuses those engines read differently
     if not any(keyword in upper for keyword in keywords):
         return False
     if '"""' in text or "'''" in text:
@@ -354,12 +394,12 @@ def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReferen
     found = []
     for index, token in enumerate(tokens):
         if token.keyword == "PREFIX" and index + 2 < len(tokens) and tokens[index + 2].kind == "iri":
-            declared[tokens[index + 1].text[:-1]] = tokens[index + 2].text[1:-1]
+            declared[tokens[index + 1].text[:-1]] = _unescaped(tokens[index + 2].text[1:-1])
         elif token.keyword == "FROM" and index + 1 < len(tokens):
             named = tokens[index + 1].keyword == "NAMED"
             target = tokens[index + 2] if named and index + 2 < len(tokens) else tokens[index + 1]
             if target.kind == "iri":
-                found.append(GraphReference(target.start, target.end, target.text[1:-1], named))
+                found.append(GraphReference(target.start, target.end, _unescaped(target.text[1:-1]), named))
             elif target.kind == "pname":
                 prefix, _, local = target.text.partition(":")
                 base = declared.get(prefix)

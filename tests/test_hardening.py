@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings as hypothesis_settin
 from pyoxigraph import RdfFormat, parse
 from rdflib.plugins.sparql.parser import parseQuery
 
-from migkg.sparql_lexer import MAX_NESTING, nesting, nests_too_deep, shape, tokenize
+from migkg.sparql_lexer import (MAX_NESTING, SparqlSyntaxError, dataset_references, may_name, nesting, nests_too_deep,
+                                shape, tokenize)
 from tests.serving import serving
 
 
@@ -59,6 +60,9 @@ SSRF_FORMS = [
     "SELECT * WHERE {{ BIND(<http://127.0.0.1:{port}/x> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
     "SELECT * WHERE {{ ?s ?p '<' FILTER(?s<?p) SERVICE <http://127.0.0.1:{port}/x> {{ ?a ?b ?c }} }}",
     "SELECT * WHERE {{ {{ SELECT * {{ SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }} }} }}",
+    # A codepoint escape in an IRI once made the tokenizer leave the IRI at its backslash and read its "#" as a
+    # comment to the end of the line, over the SERVICE clause.
+    "SELECT * WHERE {{ OPTIONAL {{ ?s ?p <http://x\\u0041#> }} SERVICE <http://127.0.0.1:{port}/x> {{ ?a ?b ?c }}\n}}",
 ]
 
 
@@ -119,6 +123,38 @@ def test_service_and_dataset_decisions_agree_with_rdflibs_parser(query):
     found = shape(query)
     assert found.uses_service == ("ServiceGraphPattern_" in tree), query
     assert found.has_dataset_clause == ("datasetClause" in tree), query
+
+
+CODEPOINT_ESCAPES_READ_ALIKE = [  # Oxigraph and Jena read escapes in strings and IRIs only, as Turtle does
+    (r"SELECT * WHERE { ?s ?p <http://x\u0041#> . SERVICE <http://h/> { ?a ?b ?c } }", True),
+    (r"SELECT * WHERE { ?s ?p <http://x\U00000041/> }", False),
+    (r"SELECT * WHERE { ?s ?p 'caf\u00e9' FILTER(?o != '''\u00e9''') } # caf\u00e9", False),
+]
+# SPARQL 1.1's text decodes escapes before parsing, everywhere (QLever does so): these would read otherwise there.
+CODEPOINT_ESCAPES_READ_OTHERWISE = [
+    r"SELECT * WHERE { \u0053ERVICE <http://h/> { ?s ?p ?o } }",
+    r"SELECT * WHERE { ?s ?p ?o # \u000A SERVICE <http://h/> { ?a ?b ?c }" "\n}",
+    r"SELECT * WHERE { BIND('\u0027 AS ?x) SERVICE <http://h/> { ?a ?b ?c } # ' AS ?y) }",
+    r"SELECT * WHERE { ?s ?p '\\\u0027' }",
+    r"SELECT * WHERE { ?s ?p <http://x\u003E> }",
+    r"PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:\u0061 ?o }",
+]
+
+
+@pytest.mark.parametrize("query, service", CODEPOINT_ESCAPES_READ_ALIKE)
+def test_codepoint_escapes_in_strings_and_iris_are_read_as_the_engine_reads_them(query, service):
+    assert shape(query).uses_service is service
+    assert may_name(query, ("SERVICE",))  # an escaped text is always tokenized before it runs
+    graph, = dataset_references(r"SELECT * FROM <http://e/\u0041> WHERE { ?s ?p ?o }", {})
+    assert graph.iri == "http://e/A"  # the graph the engine reads, not the text that names it
+
+
+@pytest.mark.parametrize("query", CODEPOINT_ESCAPES_READ_OTHERWISE)
+def test_codepoint_escapes_engines_read_differently_are_refused(query, client):
+    with pytest.raises(SparqlSyntaxError, match="escape"):
+        tokenize(query)
+    response = client.get("/sparql", query_string={"query": query}, headers=JSON)
+    assert response.status_code == 400 and "escape" in response.text
 
 
 def test_tokenizer_is_linear_on_hostile_bodies():
