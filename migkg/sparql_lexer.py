@@ -376,12 +376,13 @@ def _skip_group(tokens: list[Token], index: int) -> int:
 
 @dataclass(frozen=True)
 class GraphReference:
-    """One graph a FROM (or, `named`, a FROM NAMED) clause names, at text[start:end]."""
+    """One graph a FROM (or, `named`, a FROM NAMED) clause names, at text[start:end]; the clause starts at `clause`."""
 
     start: int
     end: int
     iri: str | None  # None: a prefixed name whose prefix is declared nowhere
     named: bool
+    clause: int
 
 
 def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReference]:
@@ -399,12 +400,22 @@ def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReferen
             named = tokens[index + 1].keyword == "NAMED"
             target = tokens[index + 2] if named and index + 2 < len(tokens) else tokens[index + 1]
             if target.kind == "iri":
-                found.append(GraphReference(target.start, target.end, _unescaped(target.text[1:-1]), named))
+                found.append(GraphReference(target.start, target.end, _unescaped(target.text[1:-1]), named,
+                                            token.start))
             elif target.kind == "pname":
                 prefix, _, local = target.text.partition(":")
                 base = declared.get(prefix)
-                found.append(GraphReference(target.start, target.end, None if base is None else base + local, named))
+                found.append(GraphReference(target.start, target.end, None if base is None else base + local, named,
+                                            token.start))
     return found
+
+
+def without_dataset(text: str) -> str:
+    """The query without its own FROM / FROM NAMED clauses: a dataset the protocol names replaces them
+    (SPARQL 1.1 Protocol 2.1.4); added beside them, a FROM <private-graph> would still be read."""
+    for reference in reversed(dataset_references(text, {})):
+        text = text[:reference.clause] + " " + text[reference.end:]
+    return text
 
 
 def with_dataset(text: str, default_graphs, named_graphs) -> str:

@@ -182,6 +182,15 @@ def test_the_engines_other_graphs_never_answer(remote):
             {"query": f"SELECT * FROM NAMED <{UNION_GRAPH}> WHERE {{ ?s <urn:migkg:test:says> ?o }}"},
             {"query": f"SELECT * WHERE {{ GRAPH <{PRIVATE_GRAPH}> {{ ?s ?p ?o }} }}", "default-graph-uri": UNION_GRAPH},
             {"query": "SELECT * WHERE { ?s <urn:migkg:test:says> ?o }", "named-graph-uri": UNION_GRAPH},
+            # The protocol's dataset replaces the query's own FROM / FROM NAMED, never adds to it.
+            {"query": f"SELECT * FROM <{PRIVATE_GRAPH}> WHERE {{ ?s <urn:migkg:test:says> ?o }}",
+             "default-graph-uri": UNION_GRAPH},
+            {"query": f"SELECT * FROM NAMED <{PRIVATE_GRAPH}> WHERE {{ GRAPH ?g {{ ?s <urn:migkg:test:says> ?o }} }}",
+             "named-graph-uri": UNION_GRAPH},
+            {"query": f"SELECT * FROM NAMED <{PRIVATE_GRAPH}> WHERE {{ GRAPH ?g {{ ?s <urn:migkg:test:says> ?o }} }}",
+             "default-graph-uri": UNION_GRAPH},
+            # A codepoint escape in the graph's IRI (the engine decodes it).
+            {"query": "SELECT * FROM <urn:migkg:test:private\\u002Dgraph> WHERE { ?s ?p ?o }"},
         ]
         for params in attempts:
             answered = remote_client.get("/sparql", query_string=params, headers=JSON)
