@@ -223,6 +223,23 @@ def test_a_chunked_body_over_the_cap_is_refused_not_cut(live_server):
     assert small.status_code == 200 and small.json()["boolean"] is True
 
 
+@pytest.mark.parametrize("content_type, body", [("application/sparql-query", b"ASK { ?s ?p ?o } LIMIT 1"),
+                                                 ("application/x-www-form-urlencoded", b"query=ASK+%7B%7D")])
+def test_a_body_cut_short_of_its_content_length_is_refused_not_run(live_server, content_type, body):
+    """The client stops sending (closes its side) before the length it declared: the rest of its query, or a
+    dataset parameter after it, never came, so nothing is run."""
+    port = int(live_server.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
+                           b"Content-Type: " + content_type.encode() + b"\r\nContent-Length: 200\r\n\r\n" + body)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert f"ended after {len(body)} of the 200 bytes".encode() in answer
+
+
 @pytest.mark.parametrize("accept, fmt", [("application/n-quads", RdfFormat.N_QUADS), ("application/trig", RdfFormat.TRIG)])
 def test_graph_results_in_quad_formats(client, accept, fmt):
     response = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { id:colombo-process ?p ?o }"},
