@@ -197,6 +197,8 @@ class QueryShape:
     short_construct: bool  # CONSTRUCT WHERE { ... }: the group is also the template
     dataset_at: int | None = None  # where FROM clauses may be inserted: before WHERE (or its "{")
     uses_graph: bool = False  # GRAPH patterns: the query reads named graphs
+    # FROM anywhere but before the WHERE group (a subquery's: no SPARQL 1.1, but Virtuoso reads it)
+    misplaced_dataset_clause: bool = False
 
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
@@ -332,6 +334,7 @@ def _shape(text: str) -> QueryShape:
     where_open = None
     short_construct = False
     has_dataset_clause = False
+    dataset_clauses = 0
     if form_index is not None:
         index = form_index + 1
         if form == "CONSTRUCT" and index < len(tokens) and tokens[index].text == "{":
@@ -349,6 +352,7 @@ def _shape(text: str) -> QueryShape:
                 continue
             if token.keyword == "FROM":
                 has_dataset_clause = True
+                dataset_clauses += 1
             if token.keyword == "WHERE" and dataset_at is None:
                 dataset_at = token.start
             if token.text == "{":
@@ -357,7 +361,7 @@ def _shape(text: str) -> QueryShape:
                     dataset_at = token.start
                 break
         return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct, dataset_at,
-                          "GRAPH" in words)
+                          "GRAPH" in words, words.count("FROM") > dataset_clauses)
     return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct)
 
 

@@ -198,6 +198,12 @@ def test_the_engines_other_graphs_never_answer(remote):
             assert b"private statement" not in answered.data and b"manifest" not in answered.data, params
             assert len(_rows(answered.data)) == 0, params
         assert remote_client.get("/sparql", query_string={"graph": PRIVATE_GRAPH}).status_code == 404
+        # Not SPARQL 1.1, but an engine may take them: a dataset clause in a subquery.
+        for text in (f"SELECT * WHERE {{ {{ SELECT * FROM <{PRIVATE_GRAPH}> WHERE {{ ?s <urn:migkg:test:says> ?o }} }} }}",
+                     f"SELECT * WHERE {{ {{ SELECT * FROM NAMED <{PRIVATE_GRAPH}> WHERE {{ GRAPH ?g {{ ?s <urn:migkg:test:says> ?o }} }} }} }}",
+                     f"SELECT * WHERE {{ FILTER EXISTS {{ SELECT * FROM <{PRIVATE_GRAPH}> WHERE {{ ?s ?p ?o }} }} }}"):
+            answered = remote_client.get("/sparql", query_string={"query": text}, headers=JSON)
+            assert answered.status_code in (200, 400) and b"private statement" not in answered.data, answered.data
         # Engine pragmas before the query (Virtuoso's DEFINE input:default-graph-uri) are not SPARQL 1.1.
         for text in (f"DEFINE input:default-graph-uri <{PRIVATE_GRAPH}> SELECT * WHERE {{ ?s ?p ?o }}",
                      f"define input:named-graph-uri <{PRIVATE_GRAPH}> SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"):

@@ -439,6 +439,13 @@ def test_an_update_sent_as_a_query_is_told_the_endpoint_is_read_only(client, upd
         assert response.status_code == 400 and b"read-only and accepts no SPARQL Update" in response.data
 
 
+def test_a_subquery_choosing_its_own_dataset_is_refused_with_the_reason(client):
+    for query in ("SELECT * WHERE { { SELECT * FROM <urn:g> WHERE { ?s ?p ?o } } }",
+                  "ASK FROM <urn:a> { FILTER EXISTS { SELECT * FROM NAMED <urn:g> { GRAPH ?g { ?s ?p ?o } } } }"):
+        response = client.get("/sparql", query_string={"query": query})
+        assert response.status_code == 400 and b"subquery cannot choose a dataset" in response.data, query
+
+
 def test_service_queries_are_refused_before_they_reach_the_network(client):
     response = client.get("/sparql", query_string={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"})
     assert response.status_code == 400 and b"SERVICE" in response.data
