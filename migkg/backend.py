@@ -40,6 +40,8 @@ UNION_GRAPH = "https://w3id.org/migkg/graph/union"
 QUERY_CLIENT: ContextVar[str | None] = ContextVar("migkg_query_client", default=None)
 SERVICE_REFUSED = ("Federated queries (SERVICE) are not supported: this endpoint answers from its own data "
                    "only.")
+MISPLACED_FROM = ("FROM and FROM NAMED go before the query's WHERE clause: a subquery cannot choose a dataset of "
+                  "its own (SPARQL 1.1).")
 UPDATE_REFUSED = ("This endpoint answers SPARQL queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only; it is read-only "
                   "and accepts no SPARQL Update.")
 NESTING_REFUSED = ("The query nests {depth} levels deep (brackets, and UNION, MINUS, OPTIONAL, BIND or operators "
@@ -257,6 +259,8 @@ def prepare(text: str, bindings: dict[str, NamedNode | Literal] | None, dataset:
         found = shape(text)
         if found.uses_service:
             raise QueryRejected(400, SERVICE_REFUSED)
+        if found.misplaced_dataset_clause:
+            raise QueryRejected(400, MISPLACED_FROM)
         if bindings:
             text = bind_values(text, bindings)
     except SparqlSyntaxError as error:

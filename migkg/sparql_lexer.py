@@ -13,6 +13,7 @@ is linear in the query's length; an unterminated string or IRI is a syntax error
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ _PN_CHARS = _PN_CHARS_BASE + "_0-9\u00B7\u0300-\u036F\u203F-\u2040\\-"
 _LONG_STRINGS = {'"""': re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
                  "'''": re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL)}
 _SHORT_STRINGS = {'"': re.compile(r'"(?:[^"\\\r\n]|\\.)*"'), "'": re.compile(r"'(?:[^'\\\r\n]|\\.)*'")}
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+# Codepoint escapes: Oxigraph (since 0.4) and Jena read them in strings and IRIs only, as Turtle does.
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+_IRIREF = re.compile(rf'<(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>')
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# SPARQL 1.1's text decodes every escape before parsing (QLever and Jena's strict mode do so): an escaped
+# quote, backslash, angle bracket or line break ends a string, IRI or comment there and not here.
+_DELIMITERS = frozenset(map(ord, "\"'\\<>\r\n"))
 _VAR = re.compile(rf"[?$][{_PN_CHARS_BASE}_0-9][{_PN_CHARS_BASE}_0-9\u00B7\u0300-\u036F\u203F-\u2040]*")
 _PNAME = re.compile(
     rf"(?:[{_PN_CHARS_BASE}][{_PN_CHARS}.]*)?:(?:[{_PN_CHARS}:.]|%[0-9A-Fa-f]{{2}}|\\[-_~.!$&'()*+,;=/?#@%])*")
@@ -145,7 +152,38 @@ def tokenize(text: str) -> list[Token]:
                 in_conditions = True
             elif keyword in ("WHERE", "FROM", "LIMIT", "OFFSET", "VALUES"):
                 in_conditions = False
+    if "\\u" in text or "\\U" in text:
+        _check_escapes(text, found)
     return found
+
+
+def _check_escapes(text: str, tokens: list[Token]) -> None:
+    """Refuse codepoint escapes that an engine decoding them before parsing would read as other tokens.
+
+    Every engine must see the tokens seen here (no SERVICE hidden, no dataset escaped, no value bound
+    inside a string), so an escape is kept only in a string, an IRI or a comment, and only for a
+    character that delimits none of them.
+    """
+    starts = [token.start for token in tokens]
+    for match in _CODEPOINT_ESCAPE.finditer(text):
+        index = bisect.bisect_right(starts, match.start()) - 1
+        token = tokens[index] if index >= 0 and match.start() < tokens[index].end else None  # None: a comment
+        if token is not None and token.kind not in ("string", "iri"):
+            raise SparqlSyntaxError(f"a codepoint escape ({match.group()}) outside a string or an IRI at "
+                                    f"{_position(text, match.start())}: write the character itself")
+        code = int(match.group(1) or match.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise SparqlSyntaxError(f"the codepoint escape {match.group()} at {_position(text, match.start())} "
+                                    "names no Unicode character")
+        if code in _DELIMITERS:
+            raise SparqlSyntaxError(f"a codepoint escape of a quote, backslash, angle bracket or line break "
+                                    f"({match.group()}) at {_position(text, match.start())}: SPARQL engines "
+                                    "read it differently; in a string write it as \\\", \\', \\\\ or \\n")
+
+
+def _unescaped(iri_text: str) -> str:
+    """An IRI as written between < and >, its codepoint escapes decoded."""
+    return _CODEPOINT_ESCAPE.sub(lambda match: chr(int(match.group(1) or match.group(2), 16)), iri_text)
 
 
 @dataclass(frozen=True)
@@ -159,6 +197,8 @@ class QueryShape:
     short_construct: bool  # CONSTRUCT WHERE { ... }: the group is also the template
     dataset_at: int | None = None  # where FROM clauses may be inserted: before WHERE (or its "{")
     uses_graph: bool = False  # GRAPH patterns: the query reads named graphs
+    # FROM anywhere but before the WHERE group (a subquery's: no SPARQL 1.1, but Virtuoso reads it)
+    misplaced_dataset_clause: bool = False
 
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
@@ -192,6 +232,8 @@ def may_name(text: str, keywords: tuple[str, ...]) -> bool:
     microseconds where tokenizing a query costs half a millisecond.
     """
     upper = text.upper()
+    if "\\U" in upper:
+        return True  # codepoint escapes: the tokenizer refuses those engines read differently
     if not any(keyword in upper for keyword in keywords):
         return False
     if '"""' in text or "'''" in text:
@@ -292,6 +334,7 @@ def _shape(text: str) -> QueryShape:
     where_open = None
     short_construct = False
     has_dataset_clause = False
+    dataset_clauses = 0
     if form_index is not None:
         index = form_index + 1
         if form == "CONSTRUCT" and index < len(tokens) and tokens[index].text == "{":
@@ -309,6 +352,7 @@ def _shape(text: str) -> QueryShape:
                 continue
             if token.keyword == "FROM":
                 has_dataset_clause = True
+                dataset_clauses += 1
             if token.keyword == "WHERE" and dataset_at is None:
                 dataset_at = token.start
             if token.text == "{":
@@ -317,7 +361,7 @@ def _shape(text: str) -> QueryShape:
                     dataset_at = token.start
                 break
         return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct, dataset_at,
-                          "GRAPH" in words)
+                          "GRAPH" in words, words.count("FROM") > dataset_clauses)
     return QueryShape(form, "SERVICE" in words, has_dataset_clause, where_open, short_construct)
 
 
@@ -336,12 +380,13 @@ def _skip_group(tokens: list[Token], index: int) -> int:
 
 @dataclass(frozen=True)
 class GraphReference:
-    """One graph a FROM (or, `named`, a FROM NAMED) clause names, at text[start:end]."""
+    """One graph a FROM (or, `named`, a FROM NAMED) clause names, at text[start:end]; the clause starts at `clause`."""
 
     start: int
     end: int
     iri: str | None  # None: a prefixed name whose prefix is declared nowhere
     named: bool
+    clause: int
 
 
 def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReference]:
@@ -354,17 +399,27 @@ def dataset_references(text: str, prefixes: dict[str, str]) -> list[GraphReferen
     found = []
     for index, token in enumerate(tokens):
         if token.keyword == "PREFIX" and index + 2 < len(tokens) and tokens[index + 2].kind == "iri":
-            declared[tokens[index + 1].text[:-1]] = tokens[index + 2].text[1:-1]
+            declared[tokens[index + 1].text[:-1]] = _unescaped(tokens[index + 2].text[1:-1])
         elif token.keyword == "FROM" and index + 1 < len(tokens):
             named = tokens[index + 1].keyword == "NAMED"
             target = tokens[index + 2] if named and index + 2 < len(tokens) else tokens[index + 1]
             if target.kind == "iri":
-                found.append(GraphReference(target.start, target.end, target.text[1:-1], named))
+                found.append(GraphReference(target.start, target.end, _unescaped(target.text[1:-1]), named,
+                                            token.start))
             elif target.kind == "pname":
                 prefix, _, local = target.text.partition(":")
                 base = declared.get(prefix)
-                found.append(GraphReference(target.start, target.end, None if base is None else base + local, named))
+                found.append(GraphReference(target.start, target.end, None if base is None else base + local, named,
+                                            token.start))
     return found
+
+
+def without_dataset(text: str) -> str:
+    """The query without its own FROM / FROM NAMED clauses: a dataset the protocol names replaces them
+    (SPARQL 1.1 Protocol 2.1.4); added beside them, a FROM <private-graph> would still be read."""
+    for reference in reversed(dataset_references(text, {})):
+        text = text[:reference.clause] + " " + text[reference.end:]
+    return text
 
 
 def with_dataset(text: str, default_graphs, named_graphs) -> str:

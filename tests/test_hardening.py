@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings as hypothesis_settin
 from pyoxigraph import RdfFormat, parse
 from rdflib.plugins.sparql.parser import parseQuery
 
-from migkg.sparql_lexer import MAX_NESTING, nesting, nests_too_deep, shape, tokenize
+from migkg.sparql_lexer import (MAX_NESTING, SparqlSyntaxError, dataset_references, may_name, nesting, nests_too_deep,
+                                shape, tokenize)
 from tests.serving import serving
 
 
@@ -62,6 +63,9 @@ SSRF_FORMS = [
     "SELECT * WHERE {{ BIND(<http://127.0.0.1:{port}/x> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
     "SELECT * WHERE {{ ?s ?p '<' FILTER(?s<?p) SERVICE <http://127.0.0.1:{port}/x> {{ ?a ?b ?c }} }}",
     "SELECT * WHERE {{ {{ SELECT * {{ SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }} }} }}",
+    # A codepoint escape in an IRI once made the tokenizer leave the IRI at its backslash and read its "#" as a
+    # comment to the end of the line, over the SERVICE clause.
+    "SELECT * WHERE {{ OPTIONAL {{ ?s ?p <http://x\\u0041#> }} SERVICE <http://127.0.0.1:{port}/x> {{ ?a ?b ?c }}\n}}",
 ]
 
 
@@ -122,6 +126,38 @@ def test_service_and_dataset_decisions_agree_with_rdflibs_parser(query):
     found = shape(query)
     assert found.uses_service == ("ServiceGraphPattern_" in tree), query
     assert found.has_dataset_clause == ("datasetClause" in tree), query
+
+
+CODEPOINT_ESCAPES_READ_ALIKE = [  # Oxigraph and Jena read escapes in strings and IRIs only, as Turtle does
+    (r"SELECT * WHERE { ?s ?p <http://x\u0041#> . SERVICE <http://h/> { ?a ?b ?c } }", True),
+    (r"SELECT * WHERE { ?s ?p <http://x\U00000041/> }", False),
+    (r"SELECT * WHERE { ?s ?p 'caf\u00e9' FILTER(?o != '''\u00e9''') } # caf\u00e9", False),
+]
+# SPARQL 1.1's text decodes escapes before parsing, everywhere (QLever does so): these would read otherwise there.
+CODEPOINT_ESCAPES_READ_OTHERWISE = [
+    r"SELECT * WHERE { \u0053ERVICE <http://h/> { ?s ?p ?o } }",
+    r"SELECT * WHERE { ?s ?p ?o # \u000A SERVICE <http://h/> { ?a ?b ?c }" "\n}",
+    r"SELECT * WHERE { BIND('\u0027 AS ?x) SERVICE <http://h/> { ?a ?b ?c } # ' AS ?y) }",
+    r"SELECT * WHERE { ?s ?p '\\\u0027' }",
+    r"SELECT * WHERE { ?s ?p <http://x\u003E> }",
+    r"PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:\u0061 ?o }",
+]
+
+
+@pytest.mark.parametrize("query, service", CODEPOINT_ESCAPES_READ_ALIKE)
+def test_codepoint_escapes_in_strings_and_iris_are_read_as_the_engine_reads_them(query, service):
+    assert shape(query).uses_service is service
+    assert may_name(query, ("SERVICE",))  # an escaped text is always tokenized before it runs
+    graph, = dataset_references(r"SELECT * FROM <http://e/\u0041> WHERE { ?s ?p ?o }", {})
+    assert graph.iri == "http://e/A"  # the graph the engine reads, not the text that names it
+
+
+@pytest.mark.parametrize("query", CODEPOINT_ESCAPES_READ_OTHERWISE)
+def test_codepoint_escapes_engines_read_differently_are_refused(query, client):
+    with pytest.raises(SparqlSyntaxError, match="escape"):
+        tokenize(query)
+    response = client.get("/sparql", query_string={"query": query}, headers=JSON)
+    assert response.status_code == 400 and "escape" in response.text
 
 
 def test_tokenizer_is_linear_on_hostile_bodies():
@@ -188,6 +224,23 @@ def test_a_chunked_body_over_the_cap_is_refused_not_cut(live_server):
     small = requests.post(live_server + "/sparql", data=iter([b"ASK { ?s ?p ?o }"]), timeout=30,
                           headers={**JSON, "Content-Type": "application/sparql-query"})
     assert small.status_code == 200 and small.json()["boolean"] is True
+
+
+@pytest.mark.parametrize("content_type, body", [("application/sparql-query", b"ASK { ?s ?p ?o } LIMIT 1"),
+                                                 ("application/x-www-form-urlencoded", b"query=ASK+%7B%7D")])
+def test_a_body_cut_short_of_its_content_length_is_refused_not_run(live_server, content_type, body):
+    """The client stops sending (closes its side) before the length it declared: the rest of its query, or a
+    dataset parameter after it, never came, so nothing is run."""
+    port = int(live_server.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
+                           b"Content-Type: " + content_type.encode() + b"\r\nContent-Length: 200\r\n\r\n" + body)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert f"ended after {len(body)} of the 200 bytes".encode() in answer
 
 
 @pytest.mark.parametrize("accept, fmt", [("application/n-quads", RdfFormat.N_QUADS), ("application/trig", RdfFormat.TRIG)])

@@ -71,6 +71,16 @@ def test_suffix_and_format_override_the_accept_header(client, url, media_type):
     assert response.mimetype == media_type
 
 
+@pytest.mark.parametrize("accept, media_type", [
+    ("text/turtle;charset=utf-8", "text/turtle"), ("application/n-triples; charset=UTF-8", "application/n-triples"),
+    ('application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"', "application/ld+json"),
+    ("text/html; charset=utf-8", "text/html"),
+])
+def test_media_type_parameters_in_accept_do_not_make_a_406(client, accept, media_type):
+    response = client.get("/id/colombo-process", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == media_type
+
+
 def test_no_preference_gets_turtle(client):
     response = client.get("/id/state/THA", headers={"Accept": "*/*"})
     assert response.mimetype == "text/turtle"

@@ -288,6 +288,9 @@ COLOMBO_STATES = {f"https://w3id.org/migkg/id/state/{code}" for code in
     (None, QueryResultsFormat.JSON),
     ("*/*", QueryResultsFormat.JSON),
     ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", QueryResultsFormat.XML),
+    # Media type parameters a client adds (answers are UTF-8 anyway) once made every format unacceptable.
+    ("application/sparql-results+json; charset=utf-8", QueryResultsFormat.JSON),
+    ("text/tab-separated-values;charset=UTF-8", QueryResultsFormat.TSV),
 ])
 def test_select_results_are_negotiated(client, accept, fmt):
     headers = {"Accept": accept} if accept else {}
@@ -298,8 +301,9 @@ def test_select_results_are_negotiated(client, accept, fmt):
     assert states == COLOMBO_STATES
 
 
-def test_csv_results_have_the_header_and_one_line_per_state(client):
-    response = client.get("/sparql", query_string={"query": COLOMBO_MEMBERS}, headers={"Accept": "text/csv"})
+@pytest.mark.parametrize("accept", ["text/csv", "text/csv; charset=utf-8", "text/*"])  # text/*: not XML as text/xml
+def test_csv_results_have_the_header_and_one_line_per_state(client, accept):
+    response = client.get("/sparql", query_string={"query": COLOMBO_MEMBERS}, headers={"Accept": accept})
     lines = response.data.decode().splitlines()
     assert mimetype(response) == "text/csv" and lines[0] == "state" and set(lines[1:]) == COLOMBO_STATES
 
@@ -307,7 +311,7 @@ def test_csv_results_have_the_header_and_one_line_per_state(client):
 @pytest.mark.parametrize("accept, fmt", [
     ("text/turtle", RdfFormat.TURTLE), ("application/n-triples", RdfFormat.N_TRIPLES),
     ("application/rdf+xml", RdfFormat.RDF_XML), ("application/ld+json", RdfFormat.JSON_LD),
-    (None, RdfFormat.TURTLE), ("*/*", RdfFormat.TURTLE),
+    (None, RdfFormat.TURTLE), ("*/*", RdfFormat.TURTLE), ("text/turtle; charset=utf-8", RdfFormat.TURTLE),
 ])
 def test_construct_graphs_are_negotiated(client, accept, fmt):
     query = "CONSTRUCT { id:colombo-process mig:hasMember ?state } WHERE { id:colombo-process mig:hasMember ?state " \
@@ -433,6 +437,13 @@ def test_an_update_sent_as_a_query_is_told_the_endpoint_is_read_only(client, upd
     direct = client.post("/sparql", data=update.encode(), headers={"Content-Type": "application/sparql-query"})
     for response in (get, form, direct):
         assert response.status_code == 400 and b"read-only and accepts no SPARQL Update" in response.data
+
+
+def test_a_subquery_choosing_its_own_dataset_is_refused_with_the_reason(client):
+    for query in ("SELECT * WHERE { { SELECT * FROM <urn:g> WHERE { ?s ?p ?o } } }",
+                  "ASK FROM <urn:a> { FILTER EXISTS { SELECT * FROM NAMED <urn:g> { GRAPH ?g { ?s ?p ?o } } } }"):
+        response = client.get("/sparql", query_string={"query": query})
+        assert response.status_code == 400 and b"subquery cannot choose a dataset" in response.data, query
 
 
 def test_service_queries_are_refused_before_they_reach_the_network(client):

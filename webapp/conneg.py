@@ -76,16 +76,30 @@ ACCEPT_KEPT_LENGTH = 512  # clients send a handful of distinct Accept headers; l
 @functools.lru_cache(maxsize=512)
 def _chosen_by_accept(accept: str, offered: tuple[Format, ...]) -> Format | None:
     """The Accept header's choice among `offered` (parsing and matching cost more than the query on a lookup)."""
-    parsed = parse_accept_header(accept, MIMEAccept)
+    parsed = accepted(accept)
     if not parsed:
         # An Accept header we cannot read at all is treated like no header, as HTTP allows.
         return offered[0] if offered else None
+    named = dict(parsed)
     best, best_quality = None, 0.0
     for fmt in offered:
-        quality = max(parsed.quality(media_type) for media_type in media_types(fmt))
+        canonical, *aliases = media_types(fmt)
+        # An alias counts only when named: text/* asks for a text format, not for XML results as text/xml.
+        quality = max([parsed.quality(canonical)] + [named[alias] for alias in aliases if alias in named])
         if quality > best_quality:
             best, best_quality = fmt, quality
     return best
+
+
+def accepted(accept: str) -> MIMEAccept:
+    """The Accept header's media ranges and qualities, without their other parameters.
+
+    Every textual answer here is UTF-8 and no format offered comes in variants a parameter would choose,
+    so `text/turtle; charset=utf-8` or a JSON-LD `profile` asks for the format itself (kept, they made
+    Werkzeug match nothing: a 406).
+    """
+    return MIMEAccept([(value.split(";", 1)[0].strip().lower(), quality)
+                       for value, quality in parse_accept_header(accept, MIMEAccept)])
 
 
 def for_page(accept: str | None, offered: Sequence[RdfFormat], override: str | None = None) -> RdfFormat | str | None:
@@ -105,9 +119,9 @@ def prefers_html(accept: str | None, offered: Sequence[RdfFormat | QueryResultsF
     """True when the client (a browser) ranks text/html above every machine format offered."""
     if not accept:
         return False
-    parsed = parse_accept_header(accept, MIMEAccept)
+    parsed = accepted(accept)
     # Only an explicit text/html counts: `*/*` alone is what curl and most libraries send.
-    html = max((quality for value, quality in parsed if value.lower() in ("text/html", "application/xhtml+xml")),
+    html = max((quality for value, quality in parsed if value in ("text/html", "application/xhtml+xml")),
                default=0)
     if html <= 0:
         return False

@@ -6,7 +6,7 @@ import io
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 # Every script and style the pages use is served from this host (no inline script anywhere; pyLODE's
 # ontology page and vis-network set inline styles, which cannot run code).
@@ -32,23 +32,40 @@ def too_large(limit: int) -> str:
 
 
 def _cap_chunked_body() -> None:
-    """A body sent without Content-Length (chunked) gets the same cap as one that declares its length.
+    """A body sent without Content-Length (chunked) gets the same cap as one that declares its length,
+    and a body that ends before the length it declares is refused (the server hands on what came).
 
     Read at most cap + 1 bytes: more means 413, never a silently shortened query.
     """
-    if request.method not in ("POST", "PUT", "PATCH") or request.content_length is not None:
+    if request.method not in ("POST", "PUT", "PATCH"):
         return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     stream = request.environ.get("wsgi.input")
-    if stream is None or limit is None:
-        return
-    body = stream.read(limit + 1)
+    declared = request.content_length
+    if stream is None or limit is None or (declared is not None and declared > limit):
+        return  # over the cap: Werkzeug answers 413 when the body is read
+    body = _read(stream, limit + 1 if declared is None else declared)
+    if declared is not None and len(body) < declared:
+        raise BadRequest(f"The request body ended after {len(body)} of the {declared} bytes its Content-Length "
+                         "declares; send it whole.")
     if len(body) > limit:
         raise RequestEntityTooLarge(too_large(limit))
     request.environ["wsgi.input"] = io.BytesIO(body)
     request.environ["CONTENT_LENGTH"] = str(len(body))
     request.environ.pop("HTTP_TRANSFER_ENCODING", None)
     request.environ["wsgi.input_terminated"] = False
+
+
+def _read(stream, most: int) -> bytes:
+    """Up to `most` bytes of the body, fewer only if it ends first."""
+    parts, size = [], 0
+    while size < most:
+        part = stream.read(most - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 _HEADERS_BY_KEY = [(name.lower(), name, value) for name, value in HEADERS.items()]

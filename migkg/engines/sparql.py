@@ -37,7 +37,7 @@ from ..export import FORMATS as DUMP_FORMATS
 from ..export import dump as write_dump
 from ..namespaces import MIG, PREFIXES, sparql_prologue
 from ..sparql_lexer import (UPDATE_KEYWORDS, SparqlSyntaxError, dataset_references, may_name, shape, tokenize,
-                            with_dataset)
+                            with_dataset, without_dataset)
 
 MANIFEST_QUERY = f"SELECT ?manifest WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?build <{MIG}manifest> ?manifest }} }}"
 # An engine that answers true to the first ignores FROM (the Oxigraph server with --union-default-graph
@@ -283,7 +283,8 @@ class RemoteSnapshot(Snapshot):
         # did not publish are named as an absent graph: the engine may hold other, private graphs. Both
         # parts of the dataset are always named, as Virtuoso reads a part left unnamed as all its graphs.
         if given:
-            query = with_dataset(query, _or_absent([self._published(g) for g in task.default_graphs or ()]),
+            query = with_dataset(without_dataset(query),
+                                 _or_absent([self._published(g) for g in task.default_graphs or ()]),
                                  _or_absent([self._published(g) for g in task.named_graphs or ()]))
         elif found.has_dataset_clause:
             query = self._only_published(query)
