@@ -17,6 +17,7 @@ from pyoxigraph import Quad, Store
 from . import __version__
 from .config import Settings
 from .identity import check_identity
+from .lifetime import end_with_parent
 from .reasoning import InconsistentData, check_with_hermit, hermit_heap_mb, materialise
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
@@ -192,7 +193,7 @@ class _DLCheckJob:
         hermit_heap_mb()  # an unusable setting stops the build here; in the child it was a check that "failed to run"
         context = multiprocessing.get_context("fork")
         self._answer, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key),
+        self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key, os.getpid()),
                                         name="migkg-hermit", daemon=True)
         self._process.start()
         sender.close()
@@ -220,7 +221,8 @@ class _DLCheckJob:
         self._process.join()
 
 
-def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str) -> None:
+def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str, build_pid: int) -> None:
+    end_with_parent(build_pid)  # a killed build leaves no check running (the JVM ends with this process in turn)
     os.setsid()  # its own process group, so that cancel() also ends the JVM
     try:
         answer.send(("passed", check_with_hermit(quads, passed_dir, inputs_key)))

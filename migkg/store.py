@@ -16,6 +16,8 @@ from typing import Callable, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, Quad, RdfFormat, Store, serialize
 
+from .lifetime import end_with_parent
+
 MANIFEST = "build.json"
 OXIGRAPH_DIR = "oxigraph"
 DUMPS_DIR = "dumps"  # whole-dataset dumps written by the build, one file per format in migkg.export
@@ -281,10 +283,12 @@ _FAILURE_PIPES: dict[int, int] = {}
 def _fork(function: Callable, *args) -> int:
     """Run function(*args) in a forked child; its pid, for _join (or _reap)."""
     reading, writing = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         status = 1
         try:
+            end_with_parent(parent)
             function(*args)
             status = 0
         except BaseException as error:
