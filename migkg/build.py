@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import multiprocessing
@@ -15,6 +16,7 @@ from typing import Callable
 from pyoxigraph import Quad, Store
 
 from . import __version__
+from .chronology import impossible_dates
 from .config import Settings
 from .identity import check_identity
 from .lifetime import end_with_parent
@@ -22,7 +24,7 @@ from .reasoning import InconsistentData, check_with_hermit, hermit_heap_mb, mate
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
 from .stats import summary
-from .store import NewBuild
+from .store import NewBuild, one_build_at_a_time
 from .validation import UnsupportedShape, Violation, provenance_bundles, validate
 
 Progress = Callable[[str], None]
@@ -86,6 +88,10 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool,
         raise BuildFailed(f"no ontology found in {settings.ontology_dir}")
     if (shared := check_identity(inputs.data)) is not None:
         raise BuildFailed(shared)
+    if impossible := impossible_dates(inputs):
+        shown = "\n  ".join(impossible[:40])
+        more = f"\n  … and {len(impossible) - 40} more" if len(impossible) > 40 else ""
+        raise BuildFailed(f"dates: {len(impossible)} combination(s) that cannot be true:\n  {shown}{more}")
     reference = list(country_quads())
     bundles = provenance_bundles(inputs.data)
     timings["parse"] = time.perf_counter() - step_started
@@ -263,7 +269,17 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
     """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving.
 
     The new store and its dumps are written while the build goes on (see _WritingNewBuild); it is switched
-    to only once every check passed, the DL check last."""
+    to only once every check passed, the DL check last. Builds of one store run one at a time: a second one
+    waits, and reads the data once the first has ended."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(one_build_at_a_time(settings.store_path, progress))
+        except OSError as error:
+            raise BuildFailed(f"store: could not lock {settings.store_path} for this build: {error}") from None
+        return _build(settings, progress, dl_check)
+
+
+def _build(settings: Settings, progress: Progress, dl_check: bool) -> BuildResult:
     writing = _WritingNewBuild(settings.store_path)
     try:
         result, dl_check_pending = _prepare(settings, progress, dl_check, writing)

@@ -4,6 +4,7 @@ one store run one after the other."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,3 +102,38 @@ def test_a_killed_build_leaves_no_child_running_and_the_previous_store_serving(t
     assert latest != previous and served[0] == previous and set(served) <= {previous, latest}
     # The killed build's half-written directory was removed by the following build.
     assert len(list((settings.store_path.parent / "builds").iterdir())) == 2
+
+
+def test_a_second_build_of_one_store_waits_for_the_first_and_publishes_its_own_data(tmp_path):
+    """Side by side, the build that read older data could switch last and publish it: here the first build is held
+    (SIGSTOP) once it has read its data, and the second, started on edited data, finished first and was then
+    replaced. Now the second says it waits, does not end while the first is held, and its data is served last."""
+    settings = make_project(tmp_path, {"colombo.trig": COLOMBO})
+    edited = tmp_path / "edited-data"
+    shutil.copytree(settings.data_dir, edited)
+    (edited / "colombo.trig").write_text(COLOMBO.replace('"Colombo Process"@en', '"Colombo Process (edited)"@en'),
+                                         encoding="utf-8")
+    first = _start_build(settings)
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not psutil.Process(first.pid).children() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # its first child (the DL check) is started once the data is read
+        first.send_signal(signal.SIGSTOP)
+        second = _start_build(settings, edited)
+        with pytest.raises(subprocess.TimeoutExpired):
+            second.wait(8)  # a whole build of this project takes 2-3 s
+        first.send_signal(signal.SIGCONT)
+        outcomes = [process.communicate(timeout=120) for process in (first, second)]
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+                process.kill()
+                process.communicate()
+    assert [first.returncode, second.returncode] == [0, 0], outcomes
+    assert f"waiting: another `migkg build` (process {first.pid}) is writing {settings.store_path}" in outcomes[1][0]
+    served = open_read_only(settings.store_path)
+    assert "edited-data/colombo.trig" in served.manifest["inputs"]
+    assert served.store.query('ASK { ?process rdfs:label "Colombo Process (edited)"@en }',
+                              prefixes={"rdfs": "http://www.w3.org/2000/01/rdf-schema#"})
