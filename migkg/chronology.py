@@ -1,5 +1,5 @@
 """Dates that cannot all be true: an end before its start, a treaty action before the treaty's adoption, a figure or
-treaty action dated after the source that reports it. Each is refused with the statements and files to look at.
+treaty action dated after the source that reports it, a web page read before it was issued. Each is refused with the statements and files to look at.
 
 Dates come at three precisions (xsd:gYear, xsd:gYearMonth, xsd:date; a dateTime counts by its day): one date is
 before another only when the whole of its year or month ends before the other begins ("2005" is not before
@@ -105,6 +105,12 @@ def impossible_dates(inputs: ParsedInputs) -> list[str]:
     for predicate in SOURCE_DATES:
         for stated in dated[predicate]:
             source_dates[stated.subject].append(stated)
+    issued, read_on = SOURCE_DATES
+    for document, own in source_dates.items():
+        for read in (d for d in own if d.predicate == read_on):
+            for publication in (d for d in own if d.predicate == issued and read.before(d)):
+                problems.append(_problem(inputs, document, f"was read before it was issued: {read} is before "
+                                         f"{publication}", "correct the date the page states or the day it was read"))
     for predicate, what in REPORTED_AFTER_THE_FACT.items():
         for fact in dated[predicate]:
             document = part_of.get(fact.graph)
@@ -122,4 +128,7 @@ def _problem(inputs: ParsedInputs, subject: str, what: str, fix: str) -> str:
 
 
 def _short(iri: str) -> str:
-    return "mig:" + iri.removeprefix(MIG) if iri.startswith(MIG) else f"<{iri}>"
+    for prefix, namespace in (("mig", MIG), ("dcterms", DCTERMS)):
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri.removeprefix(namespace)}"
+    return f"<{iri}>"

@@ -359,7 +359,12 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
                     'mig:asOf "2013"^^xsd:gYear ; mig:measure <https://w3id.org/migkg/id/measure/ratifications> . }',
          "<https://w3id.org/migkg/id/observation-x> a figure as of a date after its source's own: mig:asOf 2013 "
          "(graph <https://w3id.org/migkg/source/test-doc#s1>) is after <https://w3id.org/migkg/source/test-doc> "
-         "<http://purl.org/dc/terms/issued> 2010"),
+         "dcterms:issued 2010"),
+        # a web page read (its access date) before the date it states
+        (PREFIXES + '<https://w3id.org/migkg/graph/sources> { src:test-doc dcterms:issued "2027-01-10"^^xsd:date ; '
+                    'mig:readOn "2026-11-29"^^xsd:date . }',
+         "<https://w3id.org/migkg/source/test-doc> was read before it was issued: mig:readOn 2026-11-29 (graph "
+         "<https://w3id.org/migkg/graph/sources>) is before dcterms:issued 2027-01-10"),
     ],
 )
 def test_invalid_data_fails_with_a_plain_message(project, text, expected):
