@@ -199,8 +199,8 @@ class _DLCheckJob:
         hermit_heap_mb()  # an unusable setting stops the build here; in the child it was a check that "failed to run"
         context = multiprocessing.get_context("fork")
         self._answer, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key, os.getpid()),
-                                        name="migkg-hermit", daemon=True)
+        self._process = context.Process(target=_dl_check_child, name="migkg-hermit", daemon=True,
+                                        args=(sender, quads, cache_dir / "dl-check", inputs_key, os.getpid()))
         self._process.start()
         sender.close()
 

@@ -1,5 +1,6 @@
 """Dates that cannot all be true: an end before its start, a treaty action before the treaty's adoption, a figure or
-treaty action dated after the source that reports it, a web page read before it was issued. Each is refused with the statements and files to look at.
+treaty action dated after the source that reports it, a web page read before it was issued. Each is refused with the
+statements and files to look at.
 
 Dates come at three precisions (xsd:gYear, xsd:gYearMonth, xsd:date; a dateTime counts by its day): one date is
 before another only when the whole of its year or month ends before the other begins ("2005" is not before
@@ -30,6 +31,7 @@ SOURCE_DATES = (DCTERMS + "issued", MIG + "readOn")
 REPORTED_AFTER_THE_FACT = {AS_OF: "a figure as of", ACTION_DATE: "a treaty action on"}
 _COMPARED = {START, END, ACTION_DATE, ADOPTED_ON, *SOURCE_DATES, *REPORTED_AFTER_THE_FACT}
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_PRECISIONS = {XSD + name for name in ("gYear", "gYearMonth", "date", "dateTime")}
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,6 @@ def span(literal: Literal) -> tuple[date, date] | None:
     return date(year, month, day), date(year, month, day)
 
 
-_PRECISIONS = {XSD + name for name in ("gYear", "gYearMonth", "date", "dateTime")}
-
-
 def impossible_dates(inputs: ParsedInputs) -> list[str]:
     """Every combination of the data's dates that cannot be true, in words, with the files to fix."""
     dated: dict[str, list[Dated]] = defaultdict(list)  # predicate → its dated statements
@@ -82,8 +81,8 @@ def impossible_dates(inputs: ParsedInputs) -> list[str]:
             part_of[subject] = quad.object.value
         elif predicate in _COMPARED and (days := span(quad.object)) is not None:
             dated[predicate].append(Dated(subject, predicate, quad.object.value, *days, quad.graph_name.value))
-    problems = []
-    starts = defaultdict(list)
+    problems: list[str] = []
+    starts: dict[str, list[Dated]] = defaultdict(list)
     for start in dated[START]:
         starts[start.subject].append(start)
     for end in dated[END]:
