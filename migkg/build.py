@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import multiprocessing
@@ -15,13 +16,15 @@ from typing import Callable
 from pyoxigraph import Quad, Store
 
 from . import __version__
+from .chronology import impossible_dates
 from .config import Settings
 from .identity import check_identity
+from .lifetime import end_with_parent
 from .reasoning import InconsistentData, check_with_hermit, hermit_heap_mb, materialise
 from .reference import country_quads
 from .sources import InputError, ParsedInputs, read_inputs
 from .stats import summary
-from .store import NewBuild
+from .store import NewBuild, one_build_at_a_time
 from .validation import UnsupportedShape, Violation, provenance_bundles, validate
 
 Progress = Callable[[str], None]
@@ -85,6 +88,10 @@ def _prepare(settings: Settings, progress: Progress, dl_check: bool,
         raise BuildFailed(f"no ontology found in {settings.ontology_dir}")
     if (shared := check_identity(inputs.data)) is not None:
         raise BuildFailed(shared)
+    if impossible := impossible_dates(inputs):
+        shown = "\n  ".join(impossible[:40])
+        more = f"\n  … and {len(impossible) - 40} more" if len(impossible) > 40 else ""
+        raise BuildFailed(f"dates: {len(impossible)} combination(s) that cannot be true:\n  {shown}{more}")
     reference = list(country_quads())
     bundles = provenance_bundles(inputs.data)
     timings["parse"] = time.perf_counter() - step_started
@@ -192,8 +199,8 @@ class _DLCheckJob:
         hermit_heap_mb()  # an unusable setting stops the build here; in the child it was a check that "failed to run"
         context = multiprocessing.get_context("fork")
         self._answer, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_dl_check_child, args=(sender, quads, cache_dir / "dl-check", inputs_key),
-                                        name="migkg-hermit", daemon=True)
+        self._process = context.Process(target=_dl_check_child, name="migkg-hermit", daemon=True,
+                                        args=(sender, quads, cache_dir / "dl-check", inputs_key, os.getpid()))
         self._process.start()
         sender.close()
 
@@ -220,7 +227,8 @@ class _DLCheckJob:
         self._process.join()
 
 
-def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str) -> None:
+def _dl_check_child(answer, quads: list, passed_dir: Path, inputs_key: str, build_pid: int) -> None:
+    end_with_parent(build_pid)  # a killed build leaves no check running (the JVM ends with this process in turn)
     os.setsid()  # its own process group, so that cancel() also ends the JVM
     try:
         answer.send(("passed", check_with_hermit(quads, passed_dir, inputs_key)))
@@ -261,7 +269,17 @@ def build(settings: Settings, progress: Progress = _quiet, dl_check: bool = True
     """Prepare, then publish a new store and swap it in. On any failure the old store keeps serving.
 
     The new store and its dumps are written while the build goes on (see _WritingNewBuild); it is switched
-    to only once every check passed, the DL check last."""
+    to only once every check passed, the DL check last. Builds of one store run one at a time: a second one
+    waits, and reads the data once the first has ended."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(one_build_at_a_time(settings.store_path, progress))
+        except OSError as error:
+            raise BuildFailed(f"store: could not lock {settings.store_path} for this build: {error}") from None
+        return _build(settings, progress, dl_check)
+
+
+def _build(settings: Settings, progress: Progress, dl_check: bool) -> BuildResult:
     writing = _WritingNewBuild(settings.store_path)
     try:
         result, dl_check_pending = _prepare(settings, progress, dl_check, writing)

@@ -9,6 +9,7 @@ checks that ontology plus data are consistent and that no class is unsatisfiable
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -27,6 +28,7 @@ from typing import Iterable
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple, Variable, serialize
 
 from .config import env_number
+from .lifetime import end_with_parent
 from .namespaces import INFERRED_GRAPH, OWL, RDF, RDFS, XSD, sparql_prologue
 
 LOG = logging.getLogger(__name__)
@@ -579,7 +581,9 @@ def _hermit(triples: list[Triple], *actions: str) -> subprocess.CompletedProcess
         heap = hermit_heap_mb()
         command = ["java", f"-Xmx{heap}M", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", _hermit_classpath(),
                    "org.semanticweb.HermiT.cli.CommandLine", *actions, "--ignoreUnsupportedDatatypes", path.as_uri()]
-        return subprocess.run(command, capture_output=True, text=True)
+        # The JVM ends with the process that waits for it (see migkg.lifetime): a killed build leaves none behind.
+        return subprocess.run(command, capture_output=True, text=True,
+                              preexec_fn=functools.partial(end_with_parent, os.getpid()))
 
 
 # Where an IRI stands for a class in the RDF mapping of OWL 2 (objects of these, subjects too for the first).

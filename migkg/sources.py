@@ -38,11 +38,12 @@ class ParsedInputs:
     digests: dict[Path, str] = field(default_factory=dict)
     subject_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
-    def read(self, path: Path) -> list[Quad]:
+    def read(self, path: Path) -> tuple[list[Quad], bytes]:
+        """The file's statements, and its bytes as they were read (for the line of a later error)."""
         quads, text = parse_file(path)
         self.files.append(path)
         self.digests[path] = hashlib.sha256(text).hexdigest()
-        return quads
+        return quads, text
 
     def file_of(self, subject: str) -> str:
         files = sorted(self.subject_files.get(subject, ()))
@@ -118,7 +119,7 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
         raise InputError(f"no data files ({', '.join(sorted(DATA_FORMATS))}) in {data_dir}: a build without curated "
                          "data would replace the graph being served with an empty one")
     for path in rdf_files(ontology_dir):
-        quads = inputs.read(path)
+        quads, _ = inputs.read(path)
         target = SHAPES_GRAPH if path.resolve() == shapes_file.resolve() else ONTOLOGY_GRAPH
         bucket = inputs.shapes if target == SHAPES_GRAPH else inputs.ontology
         bucket.extend(Quad(q.subject, q.predicate, q.object, target) for q in quads)
@@ -129,8 +130,14 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     inferred_only = {q.subject for q in inputs.ontology if q.predicate == PROPERTY_CHAIN}
     inferred_only |= {end for q in inputs.ontology if q.predicate == INVERSE and {q.subject, q.object} & inferred_only
                       for end in (q.subject, q.object)}  # mig:memberOf too
+    names: dict[tuple, tuple[Literal, Path]] = {}
     for path in rdf_files(data_dir, DATA_FORMATS):
-        quads = inputs.read(path)
+        quads, text = inputs.read(path)
+        if not quads:
+            # Refused as an empty data directory is: a truncated save would publish the graph without its facts.
+            raise InputError(f"{path}: holds no statements (only comments and prefixes, or nothing): a data file "
+                             "that lost its facts would silently remove them from the graph; restore them, or remove "
+                             "the file")
         loose = [q for q in quads if isinstance(q.graph_name, DefaultGraph)]
         if loose:
             first = loose[0]
@@ -140,6 +147,8 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
                 "the source section that states it (see data/README.md)"
             )
         _refuse_foreign_statements(path, quads, properties, inferred_only)
+        _refuse_blank_nodes(path, text, quads)
+        _refuse_second_names(path, text, quads, names)
         for quad in quads:
             if isinstance(quad.subject, NamedNode):
                 inputs.subject_files[quad.subject.value].add(str(path.name))
@@ -214,3 +223,37 @@ def _refuse_foreign_statements(path: Path, quads: list[Quad], properties: set[Na
             raise InputError(f"{path}: {quad.subject} {quad.predicate} {quad.object}: the reasoner infers "
                              f"{quad.predicate.value.removeprefix(MIG)} from memberships: state the org:Membership "
                              "(member, organization, role) instead (see data/README.md)")
+
+
+def _refuse_blank_nodes(path: Path, text: bytes, quads: list[Quad]) -> None:
+    """A resource without an IRI (`[ a org:Membership ; … ]`, `_:m1`) cannot be linked to, cited or looked up at
+    /id/…, and is a new resource at every build: every resource is named under the project's base (DESIGN.md)."""
+    for quad in quads:
+        blank = next((term for term in (quad.subject, quad.object) if isinstance(term, BlankNode)), None)
+        if blank is None:
+            continue
+        said = "; ".join(f"{q.predicate} {q.object}" for q in quads
+                         if q.subject == blank and not isinstance(q.object, BlankNode))
+        raise InputError(f"{path}{_line(text, f'_:{blank.value}')}: in graph {quad.graph_name}, a resource without "
+                         f"an IRI (a blank node, [ … ] or _:…){f' ({said[:200]})' if said else ''}: name it under "
+                         f"{BASE}id/ (a membership: id/membership/{{organization}}/{{member}}/{{role}}; see the "
+                         "identifiers in data/README.md)")
+
+
+LABEL = NamedNode(RDFS + "label")
+
+
+def _refuse_second_names(path: Path, text: bytes, quads: list[Quad], names: dict[tuple, tuple[Literal, Path]]) -> None:
+    """Two rdfs:labels in one language from one source (one graph, in any of the files): pages and searches would
+    show either. Another source may name the resource otherwise (its own graph); acronyms and former names are
+    skos:altLabel. `names`: the labels of the files read before, filled in."""
+    for quad in quads:
+        name = quad.object
+        if quad.predicate != LABEL or not isinstance(name, Literal) or not name.language:
+            continue
+        first, first_file = names.setdefault((quad.subject, quad.graph_name, name.language.lower()), (name, path))
+        if first != name:
+            elsewhere = f" (in {first_file.name})" if first_file != path else ""
+            raise InputError(f"{path}{_line(text, name.value)}: {quad.subject} has two rdfs:label in @{name.language} "
+                             f"in graph {quad.graph_name}: {first.value!r}{elsewhere} and {name.value!r}: keep the "
+                             "name the source uses as rdfs:label and give the other as skos:altLabel")

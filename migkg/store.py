@@ -16,6 +16,8 @@ from typing import Callable, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, Quad, RdfFormat, Store, serialize
 
+from .lifetime import end_with_parent
+
 MANIFEST = "build.json"
 OXIGRAPH_DIR = "oxigraph"
 DUMPS_DIR = "dumps"  # whole-dataset dumps written by the build, one file per format in migkg.export
@@ -92,6 +94,29 @@ def publish(store_path: Path, quads: Iterable[Quad], manifest: dict,
         new_build.abandon()
         raise
     return new_build.finish(manifest, describe, content, before_switch)
+
+
+@contextmanager
+def one_build_at_a_time(store_path: Path, waiting: Callable[[str], None]) -> Iterator[None]:
+    """Held for a whole build of `store_path`: a second build of the same store waits until the first has ended,
+    saying so through `waiting`. Side by side, each would switch the store when done, so a build that read the
+    data before a curator's edit could switch last and publish the older data. The kernel releases the lock
+    of a killed build (its children end with it: see migkg.lifetime)."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(store_path.parent / f".{store_path.name}.build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(lock_fd, 32, 0).decode(errors="replace").strip() or "?"
+            waiting(f"waiting: another `migkg build` (process {holder}) is writing {store_path}; this one starts "
+                    "when it has ended")
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(lock_fd)
 
 
 class NewBuild:
@@ -281,10 +306,12 @@ _FAILURE_PIPES: dict[int, int] = {}
 def _fork(function: Callable, *args) -> int:
     """Run function(*args) in a forked child; its pid, for _join (or _reap)."""
     reading, writing = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         status = 1
         try:
+            end_with_parent(parent)
             function(*args)
             status = 0
         except BaseException as error:

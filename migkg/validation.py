@@ -65,7 +65,8 @@ TYPE, SUBCLASS, LABEL = NamedNode(RDF + "type"), NamedNode(RDFS + "subClassOf"),
 FIRST, REST, NIL = NamedNode(RDF + "first"), NamedNode(RDF + "rest"), NamedNode(RDF + "nil")
 TARGETS = {_sh("targetClass"), _sh("targetSubjectsOf"), _sh("targetObjectsOf"), _sh("targetNode")}
 # Value-node constraints: each value node is checked on its own (the result names it as sh:value).
-VALUE_COMPONENTS = {_sh(n) for n in ("class", "datatype", "in", "nodeKind", "languageIn", "pattern", "or", "node")}
+VALUE_COMPONENTS = {_sh(n) for n in ("class", "datatype", "in", "nodeKind", "languageIn", "pattern", "or", "node",
+                                     "minInclusive")}
 COUNT_COMPONENTS = {_sh(n) for n in ("minCount", "maxCount", "qualifiedValueShape", "qualifiedMinCount",
                                      "qualifiedMaxCount")}
 # Parameters that only describe a shape, and sh:flags (read with sh:pattern).
@@ -307,6 +308,8 @@ class Validator:
             return any(self.conforms(value, member) for member in argument)
         if kind == "node":
             return self.conforms(value, argument)
+        if kind == "minInclusive":
+            return _at_least(value, argument)
         raise UnsupportedShape(f"constraint sh:{kind}")
 
     def results(self, shape: Shape) -> Iterator[tuple]:
@@ -339,6 +342,22 @@ def _has_datatype(value, datatype: NamedNode) -> bool:
         return False
     expected = PYTHON_TYPES.get(datatype.value)
     return expected is None or isinstance(literal.value, expected)
+
+
+def _at_least(value, bound: Literal) -> bool:
+    """sh:minInclusive as pyshacl decides it: a literal whose value compares with the bound's and is not below it
+    (an IRI, a blank node, an ill-typed literal, a string against a number: not conforming)."""
+    if not isinstance(value, Literal):
+        return False
+    ours, least = (rdflib.Literal(term.value, lang=term.language,
+                                  datatype=None if term.language else rdflib.URIRef(term.datatype.value)).value
+                   for term in (value, bound))
+    if ours is None or least is None or isinstance(ours, str) != isinstance(least, str):
+        return False
+    try:
+        return ours >= least
+    except TypeError:
+        return False
 
 
 # The Python value rdflib must produce for a literal of these datatypes (pyshacl's _assert_actual_datatype).

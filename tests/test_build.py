@@ -307,6 +307,64 @@ def test_shacl_violation_is_explained_and_keeps_previous_store(project):
         # a blank English label counted as one
         (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:d a mig:Declaration ; rdfs:label " "@en . }',
          "has no English label"),
+        # an anonymous membership was published under a new blank node label at every build, never citable
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n [ a org:Membership ; rdfs:label "IOM, member"@en ;'
+                    '\n org:member id:iom ; org:organization id:colombo-process ;\n'
+                    ' org:role <https://w3id.org/migkg/id/role/member> ] . }',
+         "bad.trig: in graph <https://w3id.org/migkg/source/test-doc#s1>, a resource without an IRI (a blank node, "
+         "[ … ] or _:…) (<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/org#Membership>"),
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n id:colombo-process mig:hasObservation _:figure .\n'
+                    ' _:figure a mig:Observation ; rdfs:label "members"@en ; mig:observedEntity id:colombo-process ;'
+                    ' mig:value 12 ; mig:asOf "2004"^^xsd:gYear ;'
+                    ' mig:measure <https://w3id.org/migkg/id/measure/member-states> . }',
+         "bad.trig, line 10: in graph <https://w3id.org/migkg/source/"
+         "test-doc#s1>, a resource without an IRI"),
+        # a data file that lost its facts (a truncated save) built the graph without them, without a word
+        ("", "bad.trig: holds no statements (only comments and prefixes, or nothing)"),
+        (PREFIXES + "# the Colombo Process's observers, to do\n", "bad.trig: holds no statements"),
+        # a negative count of ratifications
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:observation-x a mig:Observation ; '
+                    'rdfs:label "ratifications"@en ; mig:observedEntity id:colombo-process ; mig:value -3 ; '
+                    'mig:asOf "2004"^^xsd:gYear ; mig:measure <https://w3id.org/migkg/id/measure/ratifications> . }',
+         "cannot be negative"),
+        # two names in one language from one source: pages and searches showed either
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> {\n id:colombo-process rdfs:label '
+                    '"Regional Consultative Process on Overseas Employment"@en . }',
+         "colombo.trig, line 11: <https://w3id.org/migkg/id/colombo-process> has two rdfs:label in @en in graph "
+         "<https://w3id.org/migkg/source/test-doc#s1>: 'Regional Consultative Process on Overseas Employment' (in "
+         "bad.trig) and 'Colombo Process': keep the name the source uses as rdfs:label and give the other as "
+         "skos:altLabel"),
+        # a membership that ends before it starts
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { <https://w3id.org/migkg/id/membership/'
+                    'colombo-process/iom/secretariat> mig:startDate "2005-03"^^xsd:gYearMonth ; '
+                    'mig:endDate "2004"^^xsd:gYear . }',
+         "<https://w3id.org/migkg/id/membership/colombo-process/iom/secretariat> ends before it starts: mig:endDate "
+         "2004 (graph <https://w3id.org/migkg/source/test-doc#s1>) is before mig:startDate 2005-03"),
+        # a treaty action before its treaty was adopted
+        (PREFIXES + '<https://w3id.org/migkg/source/test-doc#s1> { id:untoc a mig:Convention ; rdfs:label "UNTOC"@en ; '
+                    'mig:adoptedOn "2000-11-15"^^xsd:date . <https://w3id.org/migkg/id/treaty-action/untoc/state-THA/'
+                    'signature> a mig:TreatyAction ; rdfs:label "Thailand, signature"@en ; mig:actingState '
+                    '<https://w3id.org/migkg/id/state/THA> ; mig:actionOn id:untoc ; mig:actionDate "2000-11"^^'
+                    'xsd:gYearMonth ; mig:actionType <https://w3id.org/migkg/id/treaty-action-type/signature> . '
+                    '<https://w3id.org/migkg/id/treaty-action/untoc/state-NPL/signature> a mig:TreatyAction ; '
+                    'rdfs:label "Nepal, signature"@en ; mig:actingState <https://w3id.org/migkg/id/state/NPL> ; '
+                    'mig:actionOn id:untoc ; mig:actionDate "1999"^^xsd:gYear ; '
+                    'mig:actionType <https://w3id.org/migkg/id/treaty-action-type/signature> . }',
+         "dates: 1 combination(s) that cannot be true:\n  bad.trig: <https://w3id.org/migkg/id/treaty-action/untoc/"
+         "state-NPL/signature> is dated before its treaty was adopted"),
+        # a figure as of a date after the source that states it was published
+        (PREFIXES + '<https://w3id.org/migkg/graph/sources> { src:test-doc dcterms:issued "2010"^^xsd:gYear . }\n'
+                    '<https://w3id.org/migkg/source/test-doc#s1> { id:observation-x a mig:Observation ; '
+                    'rdfs:label "ratifications"@en ; mig:observedEntity id:colombo-process ; mig:value 46 ; '
+                    'mig:asOf "2013"^^xsd:gYear ; mig:measure <https://w3id.org/migkg/id/measure/ratifications> . }',
+         "<https://w3id.org/migkg/id/observation-x> a figure as of a date after its source's own: mig:asOf 2013 "
+         "(graph <https://w3id.org/migkg/source/test-doc#s1>) is after <https://w3id.org/migkg/source/test-doc> "
+         "dcterms:issued 2010"),
+        # a web page read (its access date) before the date it states
+        (PREFIXES + '<https://w3id.org/migkg/graph/sources> { src:test-doc dcterms:issued "2027-01-10"^^xsd:date ; '
+                    'mig:readOn "2026-11-29"^^xsd:date . }',
+         "<https://w3id.org/migkg/source/test-doc> was read before it was issued: mig:readOn 2026-11-29 (graph "
+         "<https://w3id.org/migkg/graph/sources>) is before dcterms:issued 2027-01-10"),
     ],
 )
 def test_invalid_data_fails_with_a_plain_message(project, text, expected):
@@ -314,6 +372,21 @@ def test_invalid_data_fails_with_a_plain_message(project, text, expected):
     with pytest.raises(BuildFailed) as failure:
         prepare(project, dl_check=False)
     assert expected in str(failure.value)
+
+
+def test_dates_a_source_can_state_are_accepted(project):
+    """Spans that overlap are not out of order, and a source may announce what is still to come."""
+    (project.data_dir / "dates.trig").write_text(PREFIXES + """
+<https://w3id.org/migkg/graph/sources> { src:test-doc dcterms:issued "2010"^^xsd:gYear . }
+<https://w3id.org/migkg/source/test-doc#s1> {
+  <https://w3id.org/migkg/id/membership/colombo-process/iom/secretariat> mig:startDate "2005"^^xsd:gYear ;
+      mig:endDate "2005-03-01"^^xsd:date .
+  id:meeting-2012 a mig:Meeting ; rdfs:label "Colombo Process, 2012 meeting (announced)"@en ;
+      mig:startDate "2012-04"^^xsd:gYearMonth .
+  id:observation-y a mig:Observation ; rdfs:label "member states"@en ; mig:observedEntity id:colombo-process ;
+      mig:value 0 ; mig:asOf "2010-06"^^xsd:gYearMonth ; mig:measure <https://w3id.org/migkg/id/measure/member-states> .
+}""", encoding="utf-8")
+    prepare(project, dl_check=False)
 
 
 def test_a_value_against_a_nested_shape_is_reported_once(project):

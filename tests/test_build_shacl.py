@@ -84,6 +84,9 @@ BROKEN = PREFIXES + """
       mig:stageNumber "1.5"^^xsd:decimal , "two"^^xsd:integer ; mig:nextStage id:broken-next-1 , id:broken-next-2 .
   id:broken-observation a mig:Observation ; rdfs:label "bad figure"@en ; mig:observedEntity id:broken-dates ;
       mig:value "many" ; mig:asOf "2004"^^xsd:gYear ; mig:measure id:broken-measure .
+  # sh:minInclusive: a negative count (and "many" above, a string against the number 0)
+  id:broken-negative a mig:Observation ; rdfs:label "negative figure"@en ; mig:observedEntity id:broken-dates ;
+      mig:value -3 ; mig:asOf "2004"^^xsd:gYear ; mig:measure <https://w3id.org/migkg/id/measure/ratifications> .
   # sh:pattern on the node (a state IRI) and on a value (the ISO code)
   <https://w3id.org/migkg/id/state/Thai> a mig:State ; rdfs:label "Thai state"@en ; mig:iso3166Alpha3 "th" .
   # sh:class on a value: an agency of something that is not a state
@@ -134,7 +137,7 @@ def test_broken_data_gives_the_same_violations_as_pyshacl():
     for words in ("exactly one role", "exactly one member", "organization or process", "no rdf:type",
                   "no English label", "neither the ontology", "mig:establishedIn must be typed",
                   "mig:adoptedOn must be typed", "integer mig:stageNumber", "at most one next stage",
-                  "numeric mig:value", "IRI must be id/state", "ISO 3166-1 alpha-3 code", "the one state",
+                  "numeric mig:value", "cannot be negative", "IRI must be id/state", "ISO 3166-1 alpha-3 code", "the one state",
                   "not described as a mig:SourceSection", "names its file", "printed label",
                   "gives its address", "names its publisher", "gives the date"):
         assert words in messages, words

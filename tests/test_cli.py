@@ -278,8 +278,9 @@ def test_failed_build_exits_non_zero_without_traceback(project, built, tmp_path)
 
 
 def test_concurrent_builds_each_finish_and_leave_one_complete_store(tmp_path):
-    """Three `migkg build` at once on one project (same data, so the same build id, in the same second):
-    each writes a directory of its own, each exits 0, and the store link names a complete build."""
+    """Three `migkg build` started at once on one project (same data, so the same build id): they run one after
+    another (the store's build lock), each writes a directory of its own, each exits 0, and the store link names a
+    complete build."""
     settings = make_project(tmp_path, {"colombo.trig": COLOMBO})
     command = [MIGKG, "--store", str(settings.store_path), "build", "--data", str(settings.data_dir),
                "--ontology", str(settings.ontology_dir)]
