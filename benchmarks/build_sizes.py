@@ -63,6 +63,11 @@ def generate(project: Path, statements: int) -> int:
                          {q.object.value for q in real.data if q.predicate.value == MIG + "actionOn"
                           and isinstance(q.object, NamedNode)})
     instruments = [i for i in instruments if "/treaty-action/" not in i] or [ID + "refugee-protocol-1967"]
+    # Generated actions come after their instrument's adoption (the build refuses any dated before it).
+    adopted = {}
+    for q in real.data:
+        if q.predicate.value == MIG + "adoptedOn" and q.subject.value in instruments:
+            adopted[q.subject.value] = max(adopted.get(q.subject.value, 0), int(q.object.value[:4]))
     rdf_type, label = NamedNode(RDF + "type"), NamedNode(RDFS + "label")
     kinds = [NamedNode(MIG + k) for k in ("RegionalConsultativeProcess", "InterregionalForum", "GlobalProcess")]
     roles = [NamedNode(ID + f"role/{r}") for r in ("member", "member", "member", "observer", "participant")]
@@ -98,16 +103,17 @@ def generate(project: Path, statements: int) -> int:
                       Quad(member, NamedNode(ORG + "role"), role, section)]
         for a in range(5):
             state = states[(process * 11 + a * 17) % len(states)]
+            instrument = instruments[(process + a) % len(instruments)]
+            year = adopted.get(instrument, 2000) + 1 + process % 20
             action = NamedNode(f"{ID}synthetic/treaty-action-{process}-{a}")
             batch += [Quad(action, rdf_type, NamedNode(MIG + "TreatyAction"), section),
                       Quad(action, label, Literal(f"{state[-3:]}, generated action {process}-{a}", language="en"),
                            section),
                       Quad(action, NamedNode(MIG + "actingState"), NamedNode(state), section),
-                      Quad(action, NamedNode(MIG + "actionOn"), NamedNode(instruments[(process + a) % len(instruments)]),
-                           section),
+                      Quad(action, NamedNode(MIG + "actionOn"), NamedNode(instrument), section),
                       Quad(action, NamedNode(MIG + "actionType"), action_types[a % 3], section),
                       Quad(action, NamedNode(MIG + "actionDate"),
-                           Literal(f"{1960 + process % 60}-0{1 + a}-1{a}", datatype=NamedNode(XSD + "date")), section)]
+                           Literal(f"{year}-0{1 + a}-1{a}", datatype=NamedNode(XSD + "date")), section)]
         quads += batch
         count += len(batch)
         process += 1
