@@ -196,7 +196,7 @@ def wants_json_twin(path_suffix: bool) -> bool:
 def home_view() -> dict:
     store, build_id = _built()
     counts = views.class_counts(store)
-    states_in_data = len(views.class_members(store, NamedNode(MIG + "State"), states_in_data_only=True))
+    states_in_data = views.class_total(store, NamedNode(MIG + "State"), in_data=True)
     entry_points = []
     for local, title, blurb in ENTRY_POINTS:
         count = states_in_data if local == "State" else counts.get(MIG + local, 0)
@@ -314,6 +314,39 @@ def _filter_node(kind: str, value: str) -> NamedNode:
         abort(400, description=f"{value!r} is not a valid {kind}")
 
 
+# A class list shows this many resources a page (the curated graph's states and organizations fit on one), and
+# each filter offers the most common values (every value the curated graph has).
+CLASS_PAGE_SIZE = 200
+FACET_VALUES = 200
+# No list is longer than this many pages: page=10**9 is refused before any query.
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """The `page` asked for (1 if none): a whole number from 1, else a 400 saying so."""
+    text = request.args.get("page", "1").strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        abort(400, description=f"page must be a whole number from 1 to {MAX_PAGE}, not {text[:40]!r}")
+    return int(text)
+
+
+def paging(total: int, size: int, number: int) -> dict:
+    """Which items page `number` shows and the links to its neighbours (this URL with another page=); a page past
+    the last is a 404 (page 1 of an empty list is not)."""
+    pages = max(1, -(-total // size))
+    if number > pages:
+        abort(404, description=f"There is no page {number}: the list has {pages} page{'s' if pages > 1 else ''} "
+                               f"of {size} (of {total} in all).")
+
+    def link(page: int) -> str:
+        values = {**request.view_args, **request.args.to_dict(), "page": page}
+        return url_for(request.endpoint, **values)
+
+    return {"number": number, "pages": pages, "size": size, "total": total,
+            "first": min(total, (number - 1) * size + 1), "last": min(total, number * size),
+            "previous": link(number - 1) if number > 1 else None, "next": link(number + 1) if number < pages else None}
+
+
 def class_list_view(name: str) -> dict:
     store, build_id = _built()
     cls = class_iri(name)
@@ -322,43 +355,39 @@ def class_list_view(name: str) -> dict:
     cls_node = NamedNode(cls)
     show_all = request.args.get("all") == "1"
     only_in_data = cls == MIG + "State" and not show_all
-    members = views.class_members(store, cls_node, states_in_data_only=only_in_data)
+    number = page_number()
+    filters = {kind: request.args.get(kind, "").strip() for kind in ("theme", "region", "member")}
+    chosen = {kind: _filter_node(kind, value) for kind, value in filters.items() if value}
+    sort = SORTS.get(request.args.get("sort", "name"), "name")
+    everything = views.class_total(store, cls_node, in_data=only_in_data)
     cls_annotation = views.annotate(store, [cls_node])[cls]
-    if not members and not cls_annotation.labels:
+    if not everything and not cls_annotation.labels:
         abort(404, description=f"There is no class {name!r} in the ontology.")
+    total = views.class_total(store, cls_node, in_data=only_in_data, filters=chosen) if chosen else everything
+    if chosen and not total:
+        # The filter would show "0 of N" under selects that read "any": say what is wrong instead.
+        abort(404, description=f"No {cls_annotation.label} " + " and ".join(
+            f"{FILTER_WORDING[kind]} {filters[kind]!r}" for kind in chosen) + ".")
+    page = paging(total, CLASS_PAGE_SIZE, number)
+    ordered = total <= views.SORTED_UP_TO
+    members = views.class_page(store, cls_node, sort if ordered else None, CLASS_PAGE_SIZE, (number - 1) * CLASS_PAGE_SIZE,
+                               in_data=only_in_data, filters=chosen)
     facets = views.facets(store, members)
     annotations = views.annotate(store, [NamedNode(iri) for iri in members])
     ancestors = ancestors_by_class(store)
-    filters = {kind: request.args.get(kind, "").strip() for kind in ("theme", "region", "member")}
-    chosen = {kind: _filter_node(kind, value).value for kind, value in filters.items() if value}
-    sort = SORTS.get(request.args.get("sort", "name"), "name")
-
-    facet_values = {"theme": set(), "region": set(), "member": set()}
-    for own in facets.values():
-        for kind in facet_values:
-            facet_values[kind] |= own.get(kind, set())
+    facet_counts = {kind: views.class_facet(store, cls_node, kind, FACET_VALUES, in_data=only_in_data)
+                    for kind in ("theme", "region", "member")}
     for kind, value in chosen.items():
-        if value not in facet_values[kind]:
-            # The filter would show "0 of N" under selects that read "any": say what is wrong instead.
-            abort(404, description=f"No {cls_annotation.label} {FILTER_WORDING[kind]} {filters[kind]!r}.")
-    rows = []
-    for iri in members:
-        own = facets.get(iri, {})
-        if "theme" in chosen and chosen["theme"] not in own.get("theme", ()):
-            continue
-        if "region" in chosen and chosen["region"] not in own.get("region", ()):
-            continue
-        if "member" in chosen and chosen["member"] not in own.get("member", ()):
-            continue
-        rows.append((iri, own))
-    linked = {v for _, own in rows for key in ("theme", "region", "process", "agency of")
-              for v in own.get(key, ())} | set().union(*facet_values.values())
+        facet_counts[kind].setdefault(value.value, 0)  # a chosen value stays selectable though not among the top
+    linked = {v for iri in members for key in ("theme", "region", "process", "agency of")
+              for v in facets.get(iri, {}).get(key, ())} | {v for counts in facet_counts.values() for v in counts}
     linked_names = views.annotate(store, [NamedNode(iri) for iri in linked])
     type_iris = {t for iri in members for t in most_specific(annotations[iri].types, ancestors)}
     type_names = views.annotate(store, [NamedNode(t) for t in type_iris])
 
     items = []
-    for iri, own in rows:
+    for iri in members:
+        own = facets.get(iri, {})
         annotation = annotations[iri]
         specific = most_specific(annotation.types, ancestors)
         dates = sorted(own.get("established", set()) | own.get("adopted", set()))
@@ -369,26 +398,25 @@ def class_list_view(name: str) -> dict:
             "themes": sorted((ref(t, linked_names) for t in own.get("theme", ())), key=lambda r: r["label"]),
             "regions": sorted((ref(t, linked_names) for t in own.get("region", ())), key=lambda r: r["label"]),
             "processes": sorted((ref(t, linked_names) for t in own.get("process", ())), key=lambda r: r["label"]),
+            "process_count": own.get("processes", 0),
             "agency_of": sorted((ref(t, linked_names) for t in own.get("agency of", ())), key=lambda r: r["label"]),
-            "members": len(own.get("full member", ())),
+            "members": own.get("full members", 0),
             "date": dates[0] if dates else None,
         })
-    keys = {
-        "name": lambda item: item["label"].casefold(),
-        "members": lambda item: (-item["members"], item["label"].casefold()),
-        "date": lambda item: (item["date"] is None, item["date"] or "", item["label"].casefold()),
-        "kind": lambda item: (item["type"], item["label"].casefold()),
-    }
-    items.sort(key=keys[sort])
+    if ordered and sort == "name":
+        # The engine sorts by the English label; the page shows the best label, in the same order where they agree.
+        items.sort(key=lambda item: item["label"].casefold())
 
     def options(kind):
-        return sorted(({"value": iri.rsplit("/", 1)[-1], "label": linked_names[iri].label}
-                       for iri in facet_values[kind] if iri in linked_names), key=lambda o: o["label"])
+        return sorted(({"value": iri.rsplit("/", 1)[-1], "label": linked_names[iri].label, "count": count}
+                       for iri, count in facet_counts[kind].items() if iri in linked_names),
+                      key=lambda o: o["label"].casefold())
 
     return {"class": cls, "name": name, "label": cls_annotation.label, "description": cls_annotation.comment,
-            "count": len(items), "total": len(members), "sort": sort, "filters": filters,
-            "options": {kind: options(kind) for kind in facet_values}, "all": show_all,
-            "states_note": only_in_data, "rows": items}
+            "count": total, "total": everything, "sort": sort, "sorted": ordered, "sorted_up_to": views.SORTED_UP_TO,
+            "filters": filters,
+            "options": {kind: options(kind) for kind in facet_counts}, "all": show_all,
+            "states_note": only_in_data, "page": page, "rows": items}
 
 
 @blueprint.get("/class/<name>")
