@@ -130,9 +130,13 @@ def test_the_search_page_json_link_holds_every_result_the_page_lists(client):
 
 
 def test_a_search_cut_at_its_limit_says_there_is_more(client):
-    # "100 results for migration" read as all of them; the page says they are the best 100 of more.
+    # "100 results for migration" read as all of them; the page says they are the best 100 of more, and pages on.
     cut = client.get("/search.json?q=migration&limit=100").get_json()
-    assert cut["count"] == 100 and cut["more"] is True
-    assert "the best 100 are below" in client.get("/search?q=migration").text
+    assert cut["count"] == 100 and cut["more"] is True and cut["total"] > 100
+    html = client.get("/search?q=migration").text
+    assert f"{cut['total']} results for “migration”, best first: 1–100 below" in html
+    following = re.search(r'<a href="([^"]+)" rel="next">', html).group(1).replace("&amp;", "&")
+    second = client.get(following)
+    assert second.status_code == 200 and "best first: 101–" in second.text
     whole = client.get("/search.json?q=Colombo Process").get_json()
-    assert whole["more"] is False and "the best" not in client.get("/search?q=Colombo Process").text
+    assert whole["more"] is False and "best first" not in client.get("/search?q=Colombo Process").text

@@ -249,9 +249,11 @@ def search_view(text: str, limit: int) -> dict:
     kind_names = {k.name: k.title for k in kinds.kinds()}
     if kind and kind not in kind_names:
         abort(400, description="kind must be one of: " + ", ".join(kind_names))
-    # One hit more than shown tells whether the list was cut.
-    answer = views.find(store, text, limit=limit + 1, kind=kind or None) if text.strip() else views.SearchAnswer([])
-    hits, more = answer.hits[:limit], len(answer.hits) > limit
+    number = page_number()
+    answer = (views.find(store, text, limit=limit * number, kind=kind or None) if text.strip()
+              else views.SearchAnswer([]))
+    page = paging(answer.total, limit, number)
+    hits, more = answer.hits[(number - 1) * limit:], answer.total > number * limit
     annotations = views.annotate(store, [NamedNode(iri) for iri, _, _ in hits])
     ancestors = ancestors_by_class(store)
     type_names = views.annotate(store, [NamedNode(t) for a in annotations.values() for t in a.types
@@ -272,7 +274,8 @@ def search_view(text: str, limit: int) -> dict:
                       "fuzzy": points < 30 and points != 0 and name.normalised not in views.normalise(text),
                       "type": schemes.get(iri) or type_label})
         results.append(entry)
-    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "more": more, "results": results, "kind": kind,
+    return {"query": text[:views.MAX_QUERY_CHARS], "count": len(results), "total": answer.total, "more": more,
+            "page": page, "results": results, "kind": kind,
             "kinds": [{"value": k, "label": title} for k, title in kind_names.items()],
             "suggestion": answer.suggestion, "shortened": answer.truncated_query}
 
@@ -286,7 +289,8 @@ def search():
     text = request.args.get("q", "")
     return render_template("search.html", view=search_view(text, PAGE_RESULTS),
                            json_url=url_for("explorer.search_json", q=text[:views.MAX_QUERY_CHARS],
-                                            kind=request.args.get("kind") or None, limit=PAGE_RESULTS))
+                                            kind=request.args.get("kind") or None, limit=PAGE_RESULTS,
+                                            page=request.args.get("page") or None))
 
 
 @blueprint.get("/search.json")

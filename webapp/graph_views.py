@@ -492,8 +492,11 @@ SELECT DISTINCT ?resource ?code WHERE {
   FILTER(?graph NOT IN (<%s>, <%s>, <%s>, <%s>))
 }""" % (REFERENCE_GRAPH.value, INFERRED_GRAPH.value, ONTOLOGY_GRAPH.value, SHAPES_GRAPH.value)
 
+# The types of the named resources only, a chunk at a time: every resource's types include the memberships', and
+# 158 000 memberships passed the answer caps.
 RESOURCE_TYPES = """
-SELECT ?resource ?type WHERE { ?resource a ?type FILTER(isIRI(?resource) && isIRI(?type)) }"""
+SELECT ?resource ?type WHERE { VALUES ?resource { %s } ?resource a ?type FILTER(isIRI(?type)) }"""
+TYPES_CHUNK = 500
 
 
 def search_terms(text: str) -> list[str]:
@@ -558,10 +561,13 @@ def search_index(db: Snapshot) -> SearchIndex:
             return _search_index[build_id]
     from . import kinds as kind_table
 
-    types = defaultdict(set)
-    for row in _query(db, RESOURCE_TYPES):
-        types[row["resource"].value].add(row["type"].value)
     every = names(db) + country_names(db)
+    named = sorted({name.resource for name in every})
+    types = defaultdict(set)
+    for start in range(0, len(named), TYPES_CHUNK):
+        chunk = [NamedNode(iri) for iri in named[start:start + TYPES_CHUNK]]
+        for row in _query(db, RESOURCE_TYPES % _values(chunk)):
+            types[row["resource"].value].add(row["type"].value)
     resource_kinds = {name.resource: kind_table.kind_of(types.get(name.resource, set())).name for name in every}
     index = SearchIndex(sorted(set(every), key=lambda n: (n.resource, n.predicate, n.text)), resource_kinds)
     with _cache_lock:
@@ -575,6 +581,7 @@ class SearchAnswer:
     hits: list[tuple[str, int, Name]]
     suggestion: str | None = None  # "did you mean": the query with its misspelt words corrected
     truncated_query: bool = False
+    total: int = 0  # how many resources matched, of which `hits` are the best
 
 
 def search(db: Snapshot, text: str, limit: int = 50, kind: str | None = None) -> list[tuple[str, int, Name]]:
@@ -633,7 +640,7 @@ def find(db: Snapshot, text: str, limit: int = 50, kind: str | None = None) -> S
                 suggestion = " ".join(corrected)
     ranked = sorted(best.items(), key=lambda item: (-item[1][0], len(item[1][1].text), item[1][1].text))
     return SearchAnswer([(resource, points, name) for resource, (points, name) in ranked[:limit]], suggestion,
-                        truncated)
+                        truncated, len(ranked))
 
 
 # ---------------------------------------------------------------------------------------- class lists
