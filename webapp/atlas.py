@@ -23,11 +23,38 @@ from .vendor import package_file
 
 blueprint = Blueprint("atlas", __name__)
 
-# Every membership of a state in a consultation process, with the state's ISO code.
-PARTICIPATION = """
-SELECT DISTINCT ?state ?code ?process ?role WHERE {
-  ?membership org:member ?state ; org:organization ?process ; org:role ?role .
+# The map never reads every membership (158 000 in a 1 M-statement graph): per state a count, per process its
+# states, per state the states it meets, each one bounded query.
+STATE_PROCESS_COUNTS = """
+SELECT ?state ?code (COUNT(DISTINCT ?process) AS ?processes) WHERE {
+  ?membership org:member ?state ; org:organization ?process .
   ?process a mig:ConsultationProcess .
+  ?state a mig:State ; mig:iso3166Alpha3 ?code .
+} GROUP BY ?state ?code"""
+
+# The processes a map can show, those naming the most states first (a choice list, not every process of a large graph).
+PROCESSES_WITH_STATES = """
+SELECT ?process (COUNT(DISTINCT ?state) AS ?states) WHERE {
+  ?membership org:member ?state ; org:organization ?process .
+  ?process a mig:ConsultationProcess .
+  ?state a mig:State .
+} GROUP BY ?process ORDER BY DESC(?states) ?process LIMIT %d"""
+PROCESS_CHOICES = 300
+
+PROCESS_STATES = """
+SELECT DISTINCT ?state ?code ?role WHERE {
+  ?membership org:organization $process ; org:member ?state ; org:role ?role .
+  ?state a mig:State ; mig:iso3166Alpha3 ?code .
+}"""
+
+IS_PROCESS_WITH_STATES = """
+ASK { ?membership org:organization $process ; org:member ?state . $process a mig:ConsultationProcess . ?state a mig:State }"""
+
+STATES_MET = """
+SELECT DISTINCT ?state ?code WHERE {
+  ?mine org:member $focus ; org:organization ?process .
+  ?process a mig:ConsultationProcess .
+  ?theirs org:organization ?process ; org:member ?state .
   ?state a mig:State ; mig:iso3166Alpha3 ?code .
 }"""
 
@@ -64,10 +91,26 @@ def codes():
 
 
 @views.per_build
-def participation(store) -> list[tuple[str, str, str, str]]:
-    """(state, alpha-3, process, role) for every state membership in a consultation process (cached per build)."""
-    return [(row["state"].value, row["code"].value, row["process"].value, row["role"].value)
-            for row in views.select(store, PARTICIPATION)]
+def processes_per_state(store) -> dict[str, tuple[str, int]]:
+    """state -> (alpha-3, how many consultation processes it takes part in), cached per build."""
+    return {row["state"].value: (row["code"].value, int(row["processes"].value))
+            for row in views.select(store, STATE_PROCESS_COUNTS)}
+
+
+@views.per_build
+def processes_with_states(store) -> list[str]:
+    """The consultation processes that name member states, those naming most first (at most PROCESS_CHOICES)."""
+    return [row["process"].value for row in views.select(store, PROCESSES_WITH_STATES % PROCESS_CHOICES)]
+
+
+def states_of_process(store, process: str) -> dict[str, tuple[str, str]]:
+    """state -> (alpha-3, its highest role) in one process."""
+    best: dict[str, tuple[str, str]] = {}
+    for row in views.select(store, PROCESS_STATES, process=NamedNode(process)):
+        state, role = row["state"].value, row["role"].value
+        if state not in best or kinds.role_rank(role) < kinds.role_rank(best[state][1]):
+            best[state] = (row["code"].value, role)
+    return best
 
 
 def _state_entries(codes_by_state: dict[str, str], values: dict[str, object], annotations) -> dict:
@@ -98,24 +141,23 @@ def _choice(name: str) -> NamedNode | None:
 
 def map_view() -> dict:
     store = backend()
-    memberships = participation(store)
-    processes = sorted({process for _, _, process, _ in memberships})
+    processes = list(processes_with_states(store))
     treaties = sorted(row["instrument"].value for row in views.select(store, TREATIES))
     process, instrument = _choice("process"), _choice("instrument")
     if process is not None and instrument is not None:
         abort(400, description="Choose a process or an instrument, not both.")
-    codes_by_state = {state: code for state, code, _, _ in memberships}
+    codes_by_state = {state: code for state, (code, _) in processes_per_state(store).items()}
     values: dict[str, object] = {}
     title, unit, note = "States by the number of consultation processes they take part in", "processes", None
     if process is not None:
-        if process.value not in processes:
+        if not store.ask(IS_PROCESS_WITH_STATES, {"process": process}):
             abort(404, description="No state memberships are recorded for this process; choose one from the list.")
-        best: dict[str, str] = {}
-        for state, _, of, role in memberships:
-            if of == process.value and (state not in best or kinds.role_rank(role) < kinds.role_rank(best[state])):
-                best[state] = role
-        role_names = views.annotate(store, [NamedNode(r) for r in set(best.values())])
-        values = {state: role_names[role].label for state, role in best.items()}
+        if process.value not in processes:
+            processes.append(process.value)  # chosen from beyond the list's first PROCESS_CHOICES: still shown chosen
+        best = states_of_process(store, process.value)
+        codes_by_state.update({state: code for state, (code, _) in best.items()})
+        role_names = views.annotate(store, [NamedNode(role) for _, role in best.values()])
+        values = {state: role_names[role].label for state, (_, role) in best.items()}
         unit = ""
     elif instrument is not None:
         if instrument.value not in treaties:
@@ -133,10 +175,7 @@ def map_view() -> dict:
             note = ("The sources name no state's signature, ratification or accession of this instrument; "
                     "its page gives the figures they state.")
     else:
-        per_state = defaultdict(set)
-        for state, _, of, _ in memberships:
-            per_state[state].add(of)
-        values = {state: len(of) for state, of in per_state.items()}
+        values = {state: count for state, (_, count) in processes_per_state(store).items()}
     chosen = process or instrument
     annotations = views.annotate(store, [NamedNode(i) for i in set(values) | set(processes) | set(treaties)])
     if chosen is not None:
@@ -175,24 +214,22 @@ def world_map_json():
 
 def small_map(store, resource: str, kind: str) -> dict | None:
     """The small map of a process page (its member states by role) or a state page (the states it meets in processes)."""
-    memberships = participation(store)
-    codes_by_state = {state: code for state, code, _, _ in memberships}
     if kind == "process":
-        best: dict[str, str] = {}
-        for state, _, of, role in memberships:
-            if of == resource and (state not in best or kinds.role_rank(role) < kinds.role_rank(best[state])):
-                best[state] = role
+        best = states_of_process(store, resource)
         if not best:
             return None
-        role_names = views.annotate(store, [NamedNode(r) for r in set(best.values())])
-        values = {state: role_names[role].label for state, role in best.items()}
+        codes_by_state = {state: code for state, (code, _) in best.items()}
+        role_names = views.annotate(store, [NamedNode(role) for _, role in best.values()])
+        values = {state: role_names[role].label for state, (_, role) in best.items()}
         title = "Where its member states are"
     elif kind == "state":
-        mine = {of for state, _, of, _ in memberships if state == resource}
-        if not mine:
+        met = {row["state"].value: row["code"].value
+               for row in views.select(store, STATES_MET, focus=NamedNode(resource))}
+        if not met:
             return None
-        values = {state: "shares a process" for state, _, of, _ in memberships if of in mine and state != resource}
-        if resource in codes_by_state:
+        codes_by_state = met
+        values = {state: "shares a process" for state in met if state != resource}
+        if resource in met:
             values[resource] = "this state"
         title = "States it meets in consultation processes"
     else:

@@ -50,11 +50,35 @@ def _processes_asked() -> list[NamedNode]:
     return asked
 
 
+# The overlap matrix takes the processes naming the most states (every process of the curated graph that names any):
+# 4 000 processes would be 16 million cells.
+MATRIX_PROCESSES = 30
+
+STATES_IN = """
+SELECT DISTINCT ?process ?state WHERE {
+  VALUES ?process { %s }
+  ?membership org:organization ?process ; org:member ?state .
+  ?state a mig:State .
+}"""
+
+# The processes sharing the most member states with one process (for its page).
+SHARING_MOST = """
+SELECT ?other (COUNT(DISTINCT ?state) AS ?shared) WHERE {
+  ?mine org:organization $process ; org:member ?state .
+  ?state a mig:State .
+  ?theirs org:member ?state ; org:organization ?other .
+  ?other a mig:ConsultationProcess .
+  FILTER(?other != $process)
+} GROUP BY ?other ORDER BY DESC(?shared) LIMIT %d"""
+
+
 def overlap(store) -> dict:
-    """Shared member states of every pair of consultation processes (that name at least one state)."""
+    """Shared member states of every pair of the MATRIX_PROCESSES consultation processes naming the most states."""
+    chosen = atlas.processes_with_states(store)[:MATRIX_PROCESSES]
     states_in = defaultdict(set)
-    for state, _, process, _ in atlas.participation(store):
-        states_in[process].add(state)
+    if chosen:
+        for row in views.select(store, STATES_IN % " ".join(str(NamedNode(p)) for p in chosen)):
+            states_in[row["process"].value].add(row["state"].value)
     names = views.annotate(store, [NamedNode(p) for p in states_in])
     processes = sorted(states_in, key=lambda p: names[p].label.casefold())
     shared = {(a, b): len(states_in[a] & states_in[b]) for a in processes for b in processes}
@@ -63,12 +87,12 @@ def overlap(store) -> dict:
 
 def most_shared_with(store, process: str, limit: int = 3) -> list[dict]:
     """The processes sharing the most member states with `process` (for its page), each with a comparison link."""
-    table = overlap(store)
-    if process not in table["states_in"]:
-        return []
-    ranked = sorted(((table["shared"][(process, other)], other) for other in table["processes"] if other != process),
-                    key=lambda item: (-item[0], table["names"][item[1]].label.casefold()))
-    return [{"label": table["names"][other].label, "url": explorer.local_url(other), "shared": count,
+    # Ties at the limit are broken by name: a few more are read than shown.
+    ranked = [(int(row["shared"].value), row["other"].value)
+              for row in views.select(store, SHARING_MOST % (limit * 4), process=NamedNode(process))]
+    names = views.annotate(store, [NamedNode(other) for _, other in ranked])
+    ranked.sort(key=lambda item: (-item[0], names[item[1]].label.casefold()))
+    return [{"label": names[other].label, "url": explorer.local_url(other), "shared": count,
              "compare": compare_url(process, other)} for count, other in ranked[:limit] if count]
 
 
