@@ -25,20 +25,25 @@ blueprint = Blueprint("atlas", __name__)
 
 # The map never reads every membership (158 000 in a 1 M-statement graph): per state a count, per process its
 # states, per state the states it meets, each one bounded query.
+# (Counted in a subquery and joined after: 1.5 s on 1 M statements, 5 s as one group.)
 STATE_PROCESS_COUNTS = """
-SELECT ?state ?code (COUNT(DISTINCT ?process) AS ?processes) WHERE {
-  ?membership org:member ?state ; org:organization ?process .
-  ?process a mig:ConsultationProcess .
+SELECT ?state ?code ?processes WHERE {
+  { SELECT ?state (COUNT(DISTINCT ?process) AS ?processes) WHERE {
+      ?membership org:member ?state ; org:organization ?process .
+      ?process a mig:ConsultationProcess .
+    } GROUP BY ?state }
   ?state a mig:State ; mig:iso3166Alpha3 ?code .
-} GROUP BY ?state ?code"""
+}"""
 
 # The processes a map can show, those naming the most states first (a choice list, not every process of a large graph).
 PROCESSES_WITH_STATES = """
-SELECT ?process (COUNT(DISTINCT ?state) AS ?states) WHERE {
-  ?membership org:member ?state ; org:organization ?process .
+SELECT ?process ?states WHERE {
+  { SELECT ?process (COUNT(DISTINCT ?state) AS ?states) WHERE {
+      ?membership org:member ?state ; org:organization ?process .
+      ?state a mig:State .
+    } GROUP BY ?process }
   ?process a mig:ConsultationProcess .
-  ?state a mig:State .
-} GROUP BY ?process ORDER BY DESC(?states) ?process LIMIT %d"""
+} ORDER BY DESC(?states) ?process LIMIT %d"""
 PROCESS_CHOICES = 300
 
 PROCESS_STATES = """

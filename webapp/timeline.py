@@ -42,6 +42,14 @@ SELECT ?observation ?entity ?measure ?value ?qualifier WHERE {
 THEMES = """
 SELECT ?subject ?theme WHERE { ?subject mig:addressesTheme ?theme }"""
 
+# A founded instrument is an instrument's event, not a process's (the kind filter needs it before any name is read).
+DATED_INSTRUMENTS = """
+SELECT DISTINCT ?subject WHERE { ?subject mig:establishedIn ?date ; a mig:Instrument }"""
+
+# The time line shows this many events a page (the curated graph's hundred or so on one); the strip above it
+# shows the whole span.
+EVENTS_PAGE = 200
+
 EVENT_TITLES = {"founded": "founded", "adopted": "adopted", "in force": "entered into force",
                 "meeting": "met", "figure": "figure"}
 # What ?kind= may ask for, and which events each kind covers.
@@ -67,6 +75,7 @@ def events(store) -> list[dict]:
     themes = defaultdict(set)
     for row in views.select(store, THEMES):
         themes[row["subject"].value].add(row["theme"].value)
+    instruments = {row["subject"].value for row in views.select(store, DATED_INSTRUMENTS)}
     listed = []
     for (subject, event, date), graphs in found.items():
         if not date[:4].isdigit():
@@ -74,6 +83,7 @@ def events(store) -> list[dict]:
         figure = figures.get(subject)
         about = figure["entity"].value if figure is not None else subject
         listed.append({"subject": subject, "about": about, "event": event, "date": date, "year": int(date[:4]),
+                       "kind": _event_kind(event, "instrument" if about in instruments else "process"),
                        "graphs": graphs, "themes": themes.get(about, set()),
                        "measure": figure["measure"].value if figure is not None and figure["measure"] else None,
                        "value": figure["value"].value if figure is not None else None,
@@ -93,44 +103,50 @@ def timeline_view() -> dict:
             theme_iri = NamedNode(explorer.resource_base() + "id/theme/" + theme).value
         except ValueError:
             abort(400, description=f"{theme!r} is not a theme of the knowledge graph.")
+    number = explorer.page_number()
     everything = events(store)
-    iris = {e["about"] for e in everything} | {e["subject"] for e in everything}
-    iris |= {t for e in everything for t in e["themes"]} | {e["measure"] for e in everything if e["measure"]}
-    iris |= {e["qualifier"] for e in everything if e["qualifier"]}
+    all_themes_iris = {t for e in everything for t in e["themes"]}
+    if theme_iri and theme_iri not in all_themes_iris:
+        abort(404, description=f"No dated event addresses a theme {theme!r}.")
+    chosen = [e for e in everything if (not kind or e["kind"] == kind) and (not theme_iri or theme_iri in e["themes"])]
+    page = explorer.paging(len(chosen), EVENTS_PAGE, number)
+    shown = chosen[(number - 1) * EVENTS_PAGE:number * EVENTS_PAGE]
+    by_year = defaultdict(list)
+    for e in chosen:
+        by_year[e["year"]].append(e)
+    marked = [e for rows in by_year.values() for e in rows[:MARKS_A_YEAR]]
+    # Names for this page's events, the strip's marks and the theme choices only.
+    iris = {e["about"] for e in shown + marked} | {e["subject"] for e in shown} | all_themes_iris
+    iris |= {e["measure"] for e in shown + marked if e["measure"]} | {e["qualifier"] for e in shown + marked if e["qualifier"]}
     names = views.annotate(store, [NamedNode(i) for i in iris])
     known = views.sections(store)
-    all_themes = sorted({t for e in everything for t in e["themes"]}, key=lambda t: names[t].label.casefold())
-    if theme_iri and theme_iri not in all_themes:
-        abort(404, description=f"No dated event addresses a theme {theme!r}.")
+    all_themes = sorted(all_themes_iris, key=lambda t: names[t].label.casefold())
 
-    rows = []
-    for e in everything:
-        about = explorer.ref(e["about"], names)
-        event_kind = _event_kind(e["event"], about["kind"])
-        if kind and event_kind != kind:
-            continue
-        if theme_iri and theme_iri not in e["themes"]:
-            continue
-        if e["event"] == "figure":
-            qualifier = names[e["qualifier"]].label if e["qualifier"] and not e["qualifier"].endswith("/exact") else ""
-            measure = names[e["measure"]].label if e["measure"] else "figure"
-            text = f"{qualifier + ' ' if qualifier else ''}{e['value']} {measure}"
-        else:
-            text = EVENT_TITLES[e["event"]]
-        rows.append({"date": e["date"], "year": e["year"], "event": e["event"], "kind": event_kind,
-                     "what": text, "about": about, "url": explorer.local_url(e["subject"]),
-                     "sources": explorer.sources_for(e["graphs"], known)})
+    def what(e) -> str:
+        if e["event"] != "figure":
+            return EVENT_TITLES[e["event"]]
+        qualifier = names[e["qualifier"]].label if e["qualifier"] and not e["qualifier"].endswith("/exact") else ""
+        measure = names[e["measure"]].label if e["measure"] else "figure"
+        return f"{qualifier + ' ' if qualifier else ''}{e['value']} {measure}"
+
     years = defaultdict(list)
-    for row in rows:
-        years[row["year"]].append(row)
-    span = (min(years), max(years)) if years else None
-    return {"kind": kind, "theme": theme, "kinds": FILTER_KINDS, "count": len(rows),
+    for e in shown:
+        years[e["year"]].append({"date": e["date"], "year": e["year"], "event": e["event"], "kind": e["kind"],
+                                 "what": what(e), "about": explorer.ref(e["about"], names),
+                                 "url": explorer.local_url(e["subject"]),
+                                 "sources": explorer.sources_for(e["graphs"], known)})
+    span = (min(by_year), max(by_year)) if by_year else None
+    return {"kind": kind, "theme": theme, "kinds": FILTER_KINDS, "count": len(chosen), "page": page,
             "themes": [{"value": t.rsplit("/", 1)[-1], "label": names[t].label} for t in all_themes],
             "years": [{"year": year, "events": years[year]} for year in sorted(years)],
-            "overview": overview(years, span) if span else None}
+            "overview": overview(by_year, span, lambda e: f"{e['date']}: {names[e['about']].label} — {what(e)}")
+            if span else None}
 
 
-def overview(years: dict[int, list[dict]], span: tuple[int, int]) -> dict:
+MARKS_A_YEAR = 8
+
+
+def overview(years: dict[int, list[dict]], span: tuple[int, int], title) -> dict:
     """A strip of the whole span: one mark per event, stacked within its year, ticks every decade (drawn as SVG)."""
     first, last = span[0] - span[0] % 10, span[1] + (10 - span[1] % 10) % 10 or span[1] + 1
     if last == first:
@@ -140,11 +156,10 @@ def overview(years: dict[int, list[dict]], span: tuple[int, int]) -> dict:
     x = lambda year: left + (year - first) * (width - left - right) / (last - first)  # noqa: E731
     marks = []
     for year, rows in years.items():
-        for level, row in enumerate(rows[:8]):
-            marks.append({"x": round(x(year), 1), "y": 86 - level * 9, "kind": row["kind"],
-                          "title": f"{row['date']}: {row['about']['label']} — {row['what']}"})
+        for level, row in enumerate(rows[:MARKS_A_YEAR]):
+            marks.append({"x": round(x(year), 1), "y": 86 - level * 9, "kind": row["kind"], "title": title(row)})
     ticks = [{"x": round(x(year), 1), "year": year} for year in range(first, last + 1, 10)]
-    return {"width": width, "height": height, "marks": marks, "ticks": ticks}
+    return {"width": width, "height": height, "marks": marks, "ticks": ticks, "from": span[0], "to": span[1]}
 
 
 @blueprint.get("/timeline")
