@@ -105,6 +105,21 @@ def test_network_view_draws_nodes_offline(live_server, watched, artifacts):
     assert watched.requests and watched.remote_requests() == []
 
 
+@pytest.mark.parametrize("path", ["/network/members/id/bali-process", "/network/ego/id/state/THA?depth=2"])
+def test_a_phone_sees_the_network_picture_on_its_first_screen(live_server, browser, path):
+    """At 360 x 640 the picture once began below the first screen (under the legend, counts and notes)."""
+    context = browser.new_context(viewport={"width": 360, "height": 640})
+    page = context.new_page()
+    page.goto(live_server + path)
+    picture = page.locator("#network").bounding_box()
+    assert picture["y"] + picture["height"] <= 640 and picture["height"] >= 280, picture
+    legend = page.locator(".network-bar").bounding_box()
+    assert legend["y"] > picture["y"]  # the legend and depth follow the picture
+    page.set_viewport_size({"width": 1280, "height": 900})  # a desktop keeps them above it
+    assert page.locator(".network-bar").bounding_box()["y"] < page.locator("#network").bounding_box()["y"]
+    context.close()
+
+
 def test_arrow_keys_belong_to_the_page_until_the_picture_has_focus(live_server, watched):
     """The depth menu and page scrolling keep their keys; the picture pans with them once focused (Tab reaches it)."""
     page = watched.page
