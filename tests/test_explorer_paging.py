@@ -133,7 +133,8 @@ def test_map_and_compare_stay_bounded(large):
     chosen = large.get("/map.json?process=generated-process-2499").get_json()  # beyond the choice list's 300
     assert chosen["selected"]["process"] == "id/generated-process-2499" and len(chosen["rows"]) == MEMBERS
     matrix = large.get("/compare.json").get_json()["matrix"]
-    assert len(matrix["processes"]) == 30
+    assert len(matrix["processes"]) == 30 and matrix["limited"] is True
+    assert "the 30 processes naming the most states" in large.get("/compare").get_data(as_text=True)
     pair = large.get("/compare.json?process=generated-process-0001&process=generated-process-0002").get_json()
     assert len(pair["comparison"]["processes"]) == 2
 

@@ -1,5 +1,6 @@
 """/compare: which actors several consultation processes share and which are each one's own (with role and source),
-and the overlap matrix of every process against every other (shared states, each cell a link to the comparison).
+and the overlap matrix of every process against every other (shared states, each cell a link to the comparison; in a
+large graph, of the MATRIX_PROCESSES processes naming the most states).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def overlap(store) -> dict:
     names = views.annotate(store, [NamedNode(p) for p in states_in])
     processes = sorted(states_in, key=lambda p: names[p].label.casefold())
     shared = {(a, b): len(states_in[a] & states_in[b]) for a in processes for b in processes}
-    return {"processes": processes, "states_in": states_in, "shared": shared, "names": names}
+    return {"processes": processes, "states_in": states_in, "shared": shared, "names": names,
+            "limited": len(atlas.processes_with_states(store)) > MATRIX_PROCESSES}
 
 
 def most_shared_with(store, process: str, limit: int = 3) -> list[dict]:
@@ -111,7 +113,7 @@ def matrix_view(store) -> dict:
     pairs = sorted(((table["shared"][(a, b)], a, b) for a, b in combinations(processes, 2)), reverse=True)
     return {"processes": [{"iri": p, "label": table["names"][p].label, "url": explorer.local_url(p),
                            "short": _short(table["names"][p])} for p in processes],
-            "rows": rows,
+            "rows": rows, "limited": table["limited"],
             "top_pairs": [{"a": table["names"][a].label, "b": table["names"][b].label, "shared": n,
                            "url": compare_url(a, b)} for n, a, b in pairs[:5] if n]}
 

@@ -700,9 +700,19 @@ SELECT (COUNT(DISTINCT ?resource) AS ?total) WHERE { ?resource a $class FILTER(i
 LIST_FACETS = {
     "theme": "?resource mig:addressesTheme ?value .",
     "region": "?resource mig:coversRegion ?value .",
-    "member": """{ SELECT DISTINCT ?resource ?value WHERE { ?facetMembership org:organization ?resource ; org:member ?value } }
-              ?value a mig:State .""",
 }
+
+# Member states are counted in a subquery that names the class itself (a bound $class does not reach into it):
+# 0.01 s for instruments, which have no members, and 3 s for 4 000 processes with 160 000 memberships (9 s as one group).
+CLASS_MEMBER_FACET = """
+SELECT ?value ?resources WHERE {
+  { SELECT ?value (COUNT(DISTINCT ?resource) AS ?resources) WHERE {
+      ?facetMembership org:organization ?resource ; org:member ?value .
+      ?resource a %(class)s FILTER(isIRI(?resource))
+      %(filters)s
+    } GROUP BY ?value }
+  ?value a mig:State .
+} ORDER BY DESC(?resources) ?value LIMIT %(limit)d"""
 
 CLASS_FACET = """
 SELECT ?value (COUNT(DISTINCT ?resource) AS ?resources) WHERE {
@@ -781,7 +791,10 @@ def class_facet(db: Snapshot, cls: NamedNode, facet: str, limit: int, in_data: b
     with _cache_lock:
         if key in cache:
             return dict(cache[key])
-    text = _list_text(CLASS_FACET, in_data, {}, facet=LIST_FACETS[facet], limit=limit)
+    if facet == "member":
+        text = _list_text(CLASS_MEMBER_FACET, in_data, {}, limit=limit, **{"class": str(cls)})
+    else:
+        text = _list_text(CLASS_FACET, in_data, {}, facet=LIST_FACETS[facet], limit=limit)
     found = {row["value"].value: int(row["resources"].value) for row in _query(db, text, **{"class": cls})}
     with _cache_lock:
         cache[key] = found
