@@ -149,3 +149,14 @@ def test_every_page_type_stays_under_its_size_bound(large, path):
     response = large.get(path)
     assert response.status_code == 200, response.get_data(as_text=True)[:400]
     assert len(response.data) < PAGE_BYTES
+
+
+def test_a_state_in_hundreds_of_processes_draws_a_bounded_network(large, monkeypatch):
+    from webapp import networks
+
+    # Here a state takes part in about 40 processes; on a 1 M-statement graph, 800 (415 kB, every one drawn).
+    monkeypatch.setattr(networks, "MAX_NODES", 20)
+    picture = large.get("/network/state/id/state/THA.json").get_json()
+    assert picture["truncated"] is True and len(picture["nodes"]) <= 21  # the state and its first 20 links
+    html = large.get("/network/state/id/state/THA").get_data(as_text=True)
+    assert "only the first" in html and "Open a neighbour's own network" in html

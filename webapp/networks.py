@@ -163,13 +163,20 @@ def respond(path: str, title: str, description: str, graph: dict, controls: dict
     return render_template("network.html", graph=graph, controls=controls or {}, json_url=json_url)
 
 
+def first_links(links: list[tuple[str, str, str]]) -> tuple[list[tuple[str, str, str]], bool]:
+    """At most MAX_NODES links (the same ones on every engine), and whether some were left out: a state of a large
+    graph takes part in hundreds of processes."""
+    links = sorted(set(links))
+    return links[:MAX_NODES], len(links) > MAX_NODES
+
+
 @blueprint.get("/network/members/<path:path>")
 def members(path: str):
     """The members of a process or body, with an edge per role (member, observer, chair, secretariat, …)."""
     _, node = _resource(path)
     links = views.membership_links(backend(), [node])
-    links = [link for link in links if link[2] == node.value]
-    graph = draw(node.value, links)
+    links, truncated = first_links([link for link in links if link[2] == node.value])
+    graph = draw(node.value, links, truncated=truncated)
     if len(graph["nodes"]) <= 1:
         abort(404, description="No memberships are recorded in this process or body.")
     graph["note"] = unnamed_note(node)
@@ -197,10 +204,11 @@ def unnamed_note(node: NamedNode) -> str | None:
 def state_processes(path: str):
     """The processes and bodies a state takes part in, with its role in each."""
     _, node = _resource(path)
-    links = [link for link in views.membership_links(backend(), [node]) if link[0] == node.value]
+    links, truncated = first_links([link for link in views.membership_links(backend(), [node])
+                                    if link[0] == node.value])
     if not links:
         abort(404, description=f"/{explorer.iri_path(node.value)} takes part in no process or body the sources name.")
-    graph = draw(node.value, links)
+    graph = draw(node.value, links, truncated=truncated)
     return respond(path, f"Processes of {graph['focus_name']}",
                    "The processes, forums and bodies this state takes part in, and its role in each.", graph)
 
