@@ -89,6 +89,14 @@ def test_sorts_and_filters_page_in_the_engine(large):
     options = view["options"]["member"]
     assert 0 < len(options) <= 200 and all(option["count"] > 0 for option in options)
     assert {"value": "THA", "label": "Thailand"}.items() <= next(o for o in options if o["value"] == "THA").items()
+    # A state beyond the 200 most common is still offered, with its count, once chosen.
+    offered = {o["value"] for o in large.get("/class/ConsultationProcess.json").get_json()["options"]["member"]}
+    states = [row["iri"].rsplit("/", 1)[-1] for page in (1, 2)
+              for row in large.get(f"/class/State.json?all=1&page={page}").get_json()["rows"]]
+    rare = next(code for code in states if code not in offered
+                and large.get(f"/class/ConsultationProcess.json?member={code}").status_code == 200)
+    chosen = large.get(f"/class/ConsultationProcess.json?member={rare}").get_json()
+    assert next(o for o in chosen["options"]["member"] if o["value"] == rare)["count"] == chosen["count"] > 0
 
 
 def test_a_list_too_long_to_sort_pages_in_stored_order(large):

@@ -374,15 +374,17 @@ def class_list_view(name: str) -> dict:
             f"{FILTER_WORDING[kind]} {filters[kind]!r}" for kind in chosen) + ".")
     page = paging(total, CLASS_PAGE_SIZE, number)
     ordered = total <= views.SORTED_UP_TO
-    members = views.class_page(store, cls_node, sort if ordered else None, CLASS_PAGE_SIZE, (number - 1) * CLASS_PAGE_SIZE,
-                               in_data=only_in_data, filters=chosen)
+    members = views.class_page(store, cls_node, sort if ordered else None, CLASS_PAGE_SIZE,
+                               (number - 1) * CLASS_PAGE_SIZE, in_data=only_in_data, filters=chosen)
     facets = views.facets(store, members)
     annotations = views.annotate(store, [NamedNode(iri) for iri in members])
     ancestors = ancestors_by_class(store)
     facet_counts = {kind: views.class_facet(store, cls_node, kind, FACET_VALUES, in_data=only_in_data)
                     for kind in ("theme", "region", "member")}
     for kind, value in chosen.items():
-        facet_counts[kind].setdefault(value.value, 0)  # a chosen value stays selectable though not among the top
+        if value.value not in facet_counts[kind]:  # a chosen value stays selectable though not among the top
+            facet_counts[kind][value.value] = views.class_total(store, cls_node, in_data=only_in_data,
+                                                                filters={kind: value})
     linked = {v for iri in members for key in ("theme", "region", "process", "agency of")
               for v in facets.get(iri, {}).get(key, ())} | {v for counts in facet_counts.values() for v in counts}
     linked_names = views.annotate(store, [NamedNode(iri) for iri in linked])
