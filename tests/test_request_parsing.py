@@ -7,10 +7,11 @@ tokenizer's verdict (SERVICE refused, FROM honoured) for query texts.
 from __future__ import annotations
 
 import random
-from urllib.parse import parse_qsl, quote_plus, urlencode
+from urllib.parse import parse_qsl, quote_plus, unquote_to_bytes, urlencode
 
 import pytest
 from pyoxigraph import NamedNode
+from werkzeug.exceptions import BadRequest
 
 from migkg.backend import Dataset, QueryRejected, prepare
 from migkg.sparql_lexer import may_name, shape
@@ -30,7 +31,6 @@ def werkzeug_pairs(body: bytes) -> list[tuple[str, str]]:
     urlencode([("query", QUERY), ("default-graph-uri", "http://example.org/g?a=1&b=2")]).encode(),
     b"query=%3Fs&&flag&empty=&=value&a=b=c",
     b"query=caf%C3%A9+%E2%98%83",
-    b"query=%FF%FE+bad+utf8",
     b"query=back\\slash\\x41\\n",
     b"",
 ])
@@ -44,15 +44,41 @@ def test_bodies_the_fast_decoder_cannot_read_exactly_go_to_werkzeug(body):
 
 
 def test_random_bodies_match_werkzeug():
+    """Werkzeug's pairs, or a 400 where its decoding kept escapes that are not UTF-8 as the text "%FF"."""
     rng = random.Random(20261130)
-    checked = 0
+    checked = refused = 0
     for _ in range(20000):
         body = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 30))).encode()
-        pairs = parse_form(body)
+        try:
+            pairs = parse_form(body)
+        except BadRequest:
+            strict = [(unquote_to_bytes(name.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" ")))
+                      for name, _, value in (field.partition(b"=") for field in body.split(b"&") if field)]
+            with pytest.raises(UnicodeDecodeError):
+                [(name.decode(), value.decode()) for name, value in strict]
+            refused += 1
+            continue
         if pairs is not None:
             assert pairs == werkzeug_pairs(body), body
             checked += 1
-    assert checked > 2000  # a fifth of the random bodies take the fast path, so the comparison means something
+    assert checked > 1000 and refused > 100  # both paths are exercised, so the comparison means something
+
+
+@pytest.mark.parametrize("body", [b"query=%FF%FE+bad+utf8", b"query=caf%E9", b"qu%FFery=ASK{}"])
+def test_percent_escapes_that_are_not_utf8_are_refused_not_kept_as_text(body):
+    with pytest.raises(BadRequest, match="not valid UTF-8"):
+        parse_form(body)
+
+
+@pytest.mark.parametrize("url, status", [("/sparql?query=ASK%7B%7D%20%23%FF", 400), ("/sparql?query=ASK%7B%7D%20%23%E9", 400),
+                                         ("/sparql?query=ASK%7B%7D%20%23%C3%A9", 200), ("/sparql?query=ASK{}%20%23%", 200),
+                                         ("/sparql?query=ASK{}%20%23%zz", 200)])
+def test_a_url_whose_escapes_are_not_utf8_is_refused(client, url, status):
+    """Werkzeug reads such bytes in a URL as U+FFFD: a literal in the query would silently match nothing."""
+    response = client.get(url, headers={"Accept": "application/json"})
+    assert response.status_code == status, response.data
+    if status == 400:
+        assert "not valid UTF-8" in response.get_json()["message"]
 
 
 def test_the_app_reads_form_posts_through_the_fast_parser(client):

@@ -19,13 +19,30 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 
 _MALFORMED_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_NON_ASCII_ESCAPE = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
+NOT_UTF8 = ("The {where} is not valid UTF-8 once percent-decoded ({error}); send the query percent-encoded as "
+            "UTF-8 (other encodings would change its text without a word).")
 
 
-def _unquote_plus(raw: bytes) -> str:
+def _unquote_plus(raw: bytes, where: str = "form body") -> str:
     # After doubling the backslashes, the only escapes escape_decode sees are the `\xNN` made of `%NN`.
     escaped = raw.replace(b"+", b" ").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
-    # "werkzeug.url_quote" (registered by werkzeug.urls, which Flask imports) is the handler Werkzeug uses.
-    return codecs.escape_decode(escaped)[0].decode("utf-8", "werkzeug.url_quote")
+    try:
+        return codecs.escape_decode(escaped)[0].decode("utf-8")
+    except UnicodeDecodeError as error:
+        # Werkzeug keeps such bytes as the text "%FF" (forms) or U+FFFD (URLs): a literal in the query would
+        # silently match nothing, or a broken escape read as a syntax error.
+        raise BadRequest(NOT_UTF8.format(where=where, error=error.reason)) from None
+
+
+def require_utf8_url(query_string: str) -> None:
+    """A 400 for a URL query string whose percent-escapes or raw bytes are not UTF-8 (WSGI gives it as latin-1)."""
+    if query_string.isascii() and not _NON_ASCII_ESCAPE.search(query_string):
+        return
+    raw = query_string.encode("latin-1", "replace")
+    if _MALFORMED_ESCAPE.search(raw):
+        raw = _MALFORMED_ESCAPE.sub(b"%25", raw)  # a lone `%` is kept as text, as Werkzeug does
+    _unquote_plus(raw, "URL's query string")
 
 
 def parse_form(body: bytes) -> list[tuple[str, str]] | None:

@@ -20,7 +20,7 @@ from migkg.namespaces import PREFIXES
 
 from . import conneg
 from .backend_access import backend
-from .form_parsing import read_form
+from .form_parsing import read_form, require_utf8_url
 from .response_cache import keep_for_build
 from .security import public_root
 from .workbench import expand_example
@@ -88,6 +88,7 @@ def _refuse_update() -> None:
 
 
 def _read_operation() -> Operation:
+    require_utf8_url(request.environ.get("QUERY_STRING", ""))
     args = request.args
     graph_store = "graph" in args or "default" in args
     if request.method in ("PUT", "DELETE", "PATCH"):
