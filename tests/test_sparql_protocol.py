@@ -461,3 +461,15 @@ def test_service_queries_are_refused_before_they_reach_the_network(client):
 ])
 def test_keywords_see_past_strings_iris_comments_and_names(query, expected):
     assert {token.keyword for token in tokenize(query) if token.kind == "word"} == expected
+
+
+@pytest.mark.parametrize("query, status", [("ASK {} # any", 304), ("ASK { # broken", 400),
+                                           ("SELECT * WHERE { ?s ?p ?o } # too many rows", 422)])
+def test_if_none_match_any_is_decided_by_the_answer(client, query, status):
+    """`If-None-Match: *` asks for a 304 when any representation exists: a query that fails gets its error,
+    not a 304 that hides it (it was answered before the query ran)."""
+    response = client.get("/sparql", query_string={"query": query},
+                          headers={"If-None-Match": "*", "Accept": "application/sparql-results+json"})
+    assert response.status_code == status, response.data[:200]
+    if status == 304:
+        assert response.headers["ETag"] and not response.data

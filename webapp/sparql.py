@@ -212,12 +212,20 @@ def _etag(*parts) -> str:
     return digest.hexdigest()[:40]
 
 
-def _not_modified(tag: str) -> Response | None:
-    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(tag):
-        response = Response(status=304)
-        _cache_headers(response, tag, keep=False)
-        return response
-    return None
+def _not_modified(tag: str, answered: Response | None = None) -> Response | None:
+    """A 304 when the client holds this answer. `If-None-Match: *` ("any representation") is decided once the
+    answer is there (`answered`): a query that fails must fail, not be 304 Not Modified."""
+    wanted = request.if_none_match
+    if request.method not in ("GET", "HEAD") or not wanted:
+        return None
+    if wanted.star_tag:
+        if answered is None or answered.status_code != 200:
+            return None
+    elif not wanted.contains_weak(tag):
+        return None
+    response = Response(status=304)
+    _cache_headers(response, tag, keep=False)
+    return response
 
 
 def _cache_headers(response: Response, tag: str, keep: bool) -> None:
@@ -267,7 +275,7 @@ def _answer_query(operation: Operation) -> Response:
                              results_format=results_format, graph_format=graph_format)
     response = _respond(answer)
     _cache_headers(response, tag, keep=not operation.example)
-    return response
+    return _not_modified(tag, response) or response
 
 
 def _answer_graph(operation: Operation) -> Response:
@@ -287,7 +295,7 @@ def _answer_graph(operation: Operation) -> Response:
         answer = backend().query(GRAPH_DUMP, graph_format=graph_format, max_rows=sys.maxsize)
     response = _respond(answer)
     _cache_headers(response, tag, keep=True)
-    return response
+    return _not_modified(tag, response) or response
 
 
 def _unacceptable_message(graphs_only: bool = False) -> str:
@@ -349,7 +357,7 @@ def _answer_description(operation: Operation) -> Response:
     body = serialize(service_description(endpoint), format=graph_format, prefixes=prefixes)
     response = Response(body, content_type=_content_type(graph_format.media_type))
     _cache_headers(response, tag, keep=True)
-    return response
+    return _not_modified(tag, response) or response
 
 
 # -----------------------------------------------------------------------------------------------
