@@ -326,9 +326,10 @@ class Snapshot(ABC):
         with self.in_flight.place():
             return self.run(task)
 
-    def select(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None) -> QuerySolutions:
+    def select(self, text: str, bindings: dict | None = None, dataset: Dataset | None = None,
+               max_rows: int | None = None) -> QuerySolutions:
         answer = self.query(text, bindings=bindings, dataset=dataset, results_format=INTERNAL_RESULTS,
-                            graph_format=None)
+                            graph_format=None, max_rows=max_rows)
         result = parse_query_results(answer.body, format=INTERNAL_RESULTS)
         if not isinstance(result, QuerySolutions):
             raise QueryRejected(400, "This is not a SELECT query.")

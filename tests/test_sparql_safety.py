@@ -218,3 +218,22 @@ def test_server_workers_kill_runaways_and_leave_no_process_behind(settings):
         threading.Event().wait(0.1)
         remaining = [pid for pid in remaining if alive(pid)]
     assert remaining == []
+
+
+def test_per_build_indexes_are_read_whole_past_the_row_cap(settings):
+    """The row cap bounds one answer a person reads. The search index (every name and the types of the named) is
+    read once per build and kept: under a cap smaller than it, every search answered 422. (So are the timeline's
+    dated events; its page then reads the names of 200 events, more rows than this test's cap.)"""
+    app = create_app(settings.with_changes(max_result_rows=MAX_ROWS, query_workers=1))
+    try:
+        _pages_past_the_row_cap(app.test_client())
+    finally:
+        app.extensions["migkg_backend"].close()
+
+
+def _pages_past_the_row_cap(limited) -> None:
+    search = limited.get("/search.json", query_string={"q": "colombo"})
+    assert search.status_code == 200, search.data[:300]
+    assert any("colombo-process" in hit["iri"] for hit in search.get_json()["results"])
+    # The cap still holds for a query a client sends.
+    assert limited.post("/sparql", data={"query": "SELECT * WHERE { ?s ?p ?o }"}).status_code == 422

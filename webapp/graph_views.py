@@ -47,6 +47,15 @@ def select(db: Snapshot, text: str, **bindings):
 
 _query = select
 
+# Rows a per-build index (every name for search, every dated event) may read in one answer. The row cap is for an
+# answer a person reads; these are read once per build and kept, and the byte cap and the time limit still hold.
+WHOLE_READ_ROWS = 1_000_000
+
+
+def select_whole(db: Snapshot, text: str):
+    """`select` for a per-build index: the whole answer, past the row cap of a single page's query."""
+    return db.select(text, max_rows=WHOLE_READ_ROWS)
+
 
 def _values(nodes) -> str:
     """A VALUES body from NamedNodes; NamedNode has already refused any character that could end the IRI."""
@@ -449,7 +458,7 @@ def names(db: Snapshot) -> list[Name]:
     """Every name of every resource (labels, alternative labels, ISO codes), normalised; cached per build."""
     found = set()
     for query in (SEARCHABLE, SEARCHABLE_CONCEPTS):
-        for row in _query(db, query):
+        for row in select_whole(db, query):
             text = row["text"]
             found.add(Name(row["resource"].value, text.value, text.language or "", row["predicate"].value,
                            normalise(text.value)))
@@ -568,7 +577,7 @@ def search_index(db: Snapshot) -> SearchIndex:
     types = defaultdict(set)
     for start in range(0, len(named), TYPES_CHUNK):
         chunk = [NamedNode(iri) for iri in named[start:start + TYPES_CHUNK]]
-        for row in _query(db, RESOURCE_TYPES % _values(chunk)):
+        for row in select_whole(db, RESOURCE_TYPES % _values(chunk)):
             types[row["resource"].value].add(row["type"].value)
     resource_kinds = {name.resource: kind_table.kind_of(types.get(name.resource, set())).name for name in every}
     index = SearchIndex(sorted(set(every), key=lambda n: (n.resource, n.predicate, n.text)), resource_kinds)

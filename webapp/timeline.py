@@ -69,13 +69,13 @@ def _event_kind(event: str, subject_kind: str) -> str:
 def events(store) -> list[dict]:
     """Every dated event with its subject, date, year and graphs (cached per build)."""
     found: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for row in views.select(store, EVENTS):
+    for row in views.select_whole(store, EVENTS):
         found[(row["subject"].value, row["event"].value, row["date"].value)].add(row["graph"].value)
-    figures = {row["observation"].value: row for row in views.select(store, FIGURE_DETAILS)}
+    figures = {row["observation"].value: row for row in views.select_whole(store, FIGURE_DETAILS)}
     themes = defaultdict(set)
-    for row in views.select(store, THEMES):
+    for row in views.select_whole(store, THEMES):
         themes[row["subject"].value].add(row["theme"].value)
-    instruments = {row["subject"].value for row in views.select(store, DATED_INSTRUMENTS)}
+    instruments = {row["subject"].value for row in views.select_whole(store, DATED_INSTRUMENTS)}
     listed = []
     for (subject, event, date), graphs in found.items():
         if not date[:4].isdigit():
