@@ -202,13 +202,14 @@ class QueryQueue:
     The web server answers each request in one of a fixed number of threads. Without a bound, a flood of
     slow queries would hold every thread until the time limit, and a request the caches could answer at
     once would wait behind them; past the bound a query is refused at once with a 503 and Retry-After.
-    One client (QUERY_CLIENT) may hold at most half the places, so a flood from one address leaves room
-    for others: its excess is refused with a 429.
+    One client (QUERY_CLIENT) may hold at most three quarters of the places, so a flood from one address leaves
+    room for others: its excess is refused with a 429. (Half was tried: a browser or script sending 20 queries at
+    once from one address, which the queue used to take, then got 429s with the engine idle.)
     """
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.per_client = max(1, limit // 2)
+        self.per_client = max(1, limit - limit // 4)
         self._count = 0
         self._by_client: dict[str | None, int] = {}
         self._lock = threading.Lock()

@@ -448,7 +448,7 @@ def test_a_flood_of_slow_queries_leaves_cached_answers_served(settings):
             statuses = [future.result() for future in flood]
         assert answer.status == 200 and json.loads(answer.data)["boolean"] is True, answer.data[:300]
         assert other_wait < 5 + 3, other_wait  # one slow query's limit, then a fresh query process's start
-        # One address holds at most half the queue's 8 places; the rest of its flood is refused at once (429)
+        # One address holds at most 6 of the queue's 8 places; the rest of its flood is refused at once (429)
         assert set(statuses) <= {422, 429, 503} and statuses.count(429) >= 80, sorted(statuses)
         # Answered while the slow queries were still running or queued (5 s each, two at a time); without
         # the queue's bound every server thread waits for the engine and this takes seconds.
