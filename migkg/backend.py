@@ -203,8 +203,8 @@ class QueryQueue:
     slow queries would hold every thread until the time limit, and a request the caches could answer at
     once would wait behind them; past the bound a query is refused at once with a 503 and Retry-After.
     One client (QUERY_CLIENT) may hold at most three quarters of the places, so a flood from one address leaves
-    room for others: its excess is refused with a 429. (Half was tried: a browser or script sending 20 queries at
-    once from one address, which the queue used to take, then got 429s with the engine idle.)
+    room for others: its excess is refused with a 429. (Half was tried: a script sending 20 queries at once from
+    one address, all of which the queue used to take, then got four 429s with no other client waiting.)
     """
 
     def __init__(self, limit: int):
