@@ -115,7 +115,8 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     if not shapes_file.is_file():
         raise InputError(f"the shapes file {shapes_file} does not exist: without it the data would be published "
                          "unvalidated")
-    if not rdf_files(data_dir, DATA_FORMATS):
+    data_files = rdf_files(data_dir, DATA_FORMATS)
+    if not data_files:
         raise InputError(f"no data files ({', '.join(sorted(DATA_FORMATS))}) in {data_dir}: a build without curated "
                          "data would replace the graph being served with an empty one")
     for path in rdf_files(ontology_dir):
@@ -131,7 +132,7 @@ def read_inputs(ontology_dir: Path, data_dir: Path, shapes_file: Path) -> Parsed
     inferred_only |= {end for q in inputs.ontology if q.predicate == INVERSE and {q.subject, q.object} & inferred_only
                       for end in (q.subject, q.object)}  # mig:memberOf too
     names: dict[tuple, tuple[Literal, Path]] = {}
-    for path in rdf_files(data_dir, DATA_FORMATS):
+    for path in data_files:
         quads, text = inputs.read(path)
         if not quads:
             # Refused as an empty data directory is: a truncated save would publish the graph without its facts.

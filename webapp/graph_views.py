@@ -777,9 +777,9 @@ def class_page(db: Snapshot, cls: NamedNode, sort: str | None, limit: int, offse
     filters = filters or {}
     if sort is None:
         text = _list_text(CLASS_STORED_ORDER, in_data, filters, limit=limit, offset=offset)
-        return [row["resource"].value for row in _query(db, text, **{"class": cls}, **filters)]
-    key, join, order = LIST_SORTS[sort]
-    text = _list_text(CLASS_PAGE, in_data, filters, key=key, join=join, order=order, limit=limit, offset=offset)
+    else:
+        key, join, order = LIST_SORTS[sort]
+        text = _list_text(CLASS_PAGE, in_data, filters, key=key, join=join, order=order, limit=limit, offset=offset)
     return [row["resource"].value for row in _query(db, text, **{"class": cls}, **filters)]
 
 
